@@ -1,0 +1,85 @@
+// The job spec: the one schema that validates POST /jobs, generates the OpenAPI document and
+// types the worker and the engine's options. Change it here and every consumer follows.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Method = Type.Union(
+  [
+    Type.Literal('fine_tune'),
+    Type.Literal('feature_extraction'),
+    Type.Literal('multi_task'),
+    Type.Literal('domain_adaptation'),
+  ],
+  { $id: 'Method', description: 'Transfer method.' },
+);
+export type Method = Static<typeof Method>;
+
+export const DatasetRef = Type.Union(
+  [
+    Type.Object(
+      { url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s)://, s3://bucket/key on the configured store, or file:// inside DATASETS_DIR' }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { id: Type.String({ minLength: 1, maxLength: 64, description: 'id returned by POST /datasets' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'DatasetRef', description: 'An archive (zip, tar, tar.gz) in ImageFolder layout <class>/<image> or with labels.csv (path,label).' },
+);
+export type DatasetRef = Static<typeof DatasetRef>;
+
+export const BackboneRef = Type.Union(
+  [
+    Type.String({ minLength: 1, maxLength: 64, description: 'A registered backbone id (GET /backbones).' }),
+    Type.Object(
+      {
+        url: Type.String({ minLength: 1, maxLength: 2048, description: 'URL or file:// path of a TF.js layers model.json' }),
+        imageSize: Type.Optional(Type.Integer({ minimum: 16, maximum: 1024, description: 'Native input size of the model.' })),
+        pixelRange: Type.Optional(
+          Type.Union([Type.Literal('0,1'), Type.Literal('-1,1'), Type.Literal('0,255')], { description: 'Value range the model expects.' }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'BackboneRef' },
+);
+export type BackboneRef = Static<typeof BackboneRef>;
+
+export const Hyperparameters = Type.Object(
+  {
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
+    learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size.' })),
+    trainableBlocks: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Literal('all')], {
+        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network).',
+      }),
+    ),
+    validationSplit: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
+    augment: Type.Optional(Type.Boolean()),
+    earlyStoppingPatience: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+    classifier: Type.Optional(Type.Union([Type.Literal('logistic'), Type.Literal('svm')])),
+    lambda: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'multi_task: weight of the target loss; domain_adaptation: maximum weight of the domain loss.' })),
+  },
+  { $id: 'Hyperparameters', additionalProperties: false },
+);
+export type Hyperparameters = Static<typeof Hyperparameters>;
+
+export const JobSpec = Type.Object(
+  {
+    method: Method,
+    backbone: Type.Optional(BackboneRef),
+    dataset: DatasetRef,
+    source: Type.Optional(DatasetRef),
+    validation: Type.Optional(DatasetRef),
+    hyperparameters: Type.Optional(Hyperparameters),
+  },
+  { $id: 'JobSpec', additionalProperties: false },
+);
+export type JobSpec = Static<typeof JobSpec>;
+
+/** Methods that learn from a second, labelled source domain. */
+export const methodsNeedingSource: readonly Method[] = ['multi_task', 'domain_adaptation'];

@@ -1,0 +1,41 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Method } from './job-spec.ts';
+import { JobError } from './errors.ts';
+
+export const JobStatus = Type.Union(
+  [Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')],
+  { $id: 'JobStatus' },
+);
+export type JobStatus = Static<typeof JobStatus>;
+export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+const Timestamp = Type.String({ format: 'date-time' });
+
+export const JobView = Type.Object(
+  {
+    id: Type.String(),
+    method: Method,
+    status: JobStatus,
+    progress: Type.Number({ minimum: 0, maximum: 1 }),
+    stage: Type.Union([Type.String(), Type.Null()], { description: 'What the job is doing now (downloading, features, training, evaluating…).' }),
+    classes: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    spec: Type.Unknown({ description: 'The submitted job spec.' }),
+    createdAt: Timestamp,
+    startedAt: Type.Union([Timestamp, Type.Null()]),
+    finishedAt: Type.Union([Timestamp, Type.Null()]),
+    error: Type.Union([JobError, Type.Null()]),
+  },
+  { $id: 'JobView' },
+);
+export type JobView = Static<typeof JobView>;
+
+export const JobList = Type.Object(
+  {
+    items: Type.Array(JobView),
+    total: Type.Integer(),
+    limit: Type.Integer(),
+    offset: Type.Integer(),
+  },
+  { $id: 'JobList' },
+);
+export type JobList = Static<typeof JobList>;

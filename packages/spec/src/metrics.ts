@@ -1,0 +1,52 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { JobStatus } from './job-view.ts';
+
+const Num = Type.Number();
+const NullableNum = Type.Union([Type.Number(), Type.Null()]);
+
+export const EpochMetrics = Type.Object(
+  {
+    epoch: Type.Integer({ minimum: 1 }),
+    loss: Num,
+    accuracy: NullableNum,
+    valLoss: NullableNum,
+    valAccuracy: NullableNum,
+    // method-specific extras, e.g. sourceLoss/targetLoss (multi_task), labelLoss/domainLoss/domainAccuracy/targetAccuracy/lambda (DANN)
+    extra: Type.Optional(Type.Record(Type.String(), NullableNum)),
+  },
+  { $id: 'EpochMetrics' },
+);
+export type EpochMetrics = Static<typeof EpochMetrics>;
+
+export const ClassMetrics = Type.Object({
+  label: Type.String(),
+  precision: Num,
+  recall: Num,
+  f1: Num,
+  support: Type.Integer(),
+});
+export type ClassMetrics = Static<typeof ClassMetrics>;
+
+export const Evaluation = Type.Object(
+  {
+    split: Type.String({ description: 'Which data was evaluated: validation, target, …' }),
+    accuracy: Num,
+    macroF1: Num,
+    perClass: Type.Array(ClassMetrics),
+    confusionMatrix: Type.Object({ labels: Type.Array(Type.String()), matrix: Type.Array(Type.Array(Type.Integer())) }),
+    topK: Type.Record(Type.String(), Num, { description: 'top-k accuracy keyed by k' }),
+  },
+  { $id: 'Evaluation' },
+);
+export type Evaluation = Static<typeof Evaluation>;
+
+export const MetricsView = Type.Object(
+  {
+    jobId: Type.String(),
+    status: JobStatus,
+    epochs: Type.Array(EpochMetrics),
+    evaluation: Type.Union([Evaluation, Type.Null()]),
+  },
+  { $id: 'MetricsView' },
+);
+export type MetricsView = Static<typeof MetricsView>;

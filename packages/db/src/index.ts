@@ -1,0 +1,5 @@
+export { createPrisma } from './client.ts';
+export { migrate, defaultMigrationsDir, type MigrateResult } from './migrate.ts';
+export { ensureDatabase, dropDatabase } from './database.ts';
+export { PrismaClient, Prisma, JobStatus } from './generated/client.ts';
+export type { Job, EpochMetric, Evaluation, Dataset } from './generated/client.ts';

@@ -1,0 +1,7 @@
+export { Predictor, rankPredictions, type Prediction, type PredictorOptions, type ScoredLabel } from './predict.ts';
+export { ModelCache, type CachedModel, type ModelCacheOptions } from './model-cache.ts';
+export { InferencePool, type InferencePoolOptions, type PoolStats } from './inference-pool.ts';
+export { readImageRef, decodeBatch, type ImageRef, type ImageInputLimits } from './image-input.ts';
+export { readCheckpoint, checkpointPrefix, type CheckpointFiles, type ModelJson, type ReadObject } from './checkpoint-files.ts';
+export type { ServedMetadata, ServedPreprocessing } from './served-metadata.ts';
+export type { ModelRunner, RunnerFactory, RunnerSource } from './runners/model-runner.ts';

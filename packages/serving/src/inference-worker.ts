@@ -1,0 +1,55 @@
+// Body of one inference thread: holds loaded models by key and runs batches on them, one message at
+// a time in arrival order (a dispose never lands in the middle of a run).
+import { parentPort, workerData } from 'node:worker_threads';
+import { initThreadBackend } from './runners/backend.ts';
+import { createTfjsRunner } from './runners/tfjs-runner.ts';
+import type { ModelRunner, RunnerFactory, RunnerSource } from './runners/model-runner.ts';
+import type { ToWorker, FromWorker } from './inference-messages.ts';
+
+const port = parentPort!;
+const factories: RunnerFactory[] = [createTfjsRunner];
+const runners = new Map<string, Promise<ModelRunner>>();
+
+async function createRunner(source: RunnerSource): Promise<ModelRunner> {
+  for (const factory of factories) {
+    const runner = await factory(source);
+    if (runner) return runner;
+  }
+  throw new Error('no runner can serve this checkpoint');
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'load': {
+      const loading = createRunner(msg.source);
+      loading.catch(() => {}); // reported by the runs that need it
+      runners.set(msg.key, loading);
+      return;
+    }
+    case 'dispose': {
+      const runner = runners.get(msg.key);
+      runners.delete(msg.key);
+      if (runner) (await runner.catch(() => null))?.dispose();
+      return;
+    }
+    case 'run': {
+      try {
+        const runner = runners.get(msg.key);
+        if (!runner) throw new Error(`model ${msg.key} is not loaded in this thread`);
+        const output = await (await runner).run(msg.input, msg.n);
+        const reply: FromWorker = { type: 'result', id: msg.id, output, runner: (await runner).name };
+        port.postMessage(reply, [output.buffer as ArrayBuffer]);
+      } catch (err) {
+        const reply: FromWorker = { type: 'error', id: msg.id, message: err instanceof Error ? err.message : String(err) };
+        port.postMessage(reply);
+      }
+      return;
+    }
+  }
+}
+
+const backend = initThreadBackend((workerData as { backend?: string }).backend);
+let chain: Promise<unknown> = backend.then((name) => port.postMessage({ type: 'ready', backend: name } satisfies FromWorker));
+port.on('message', (msg: ToWorker) => {
+  chain = chain.then(() => handle(msg));
+});

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { InferencePool } from '../../packages/serving/src/inference-pool.ts';
+import { ModelCache } from '../../packages/serving/src/model-cache.ts';
+import { readCheckpoint } from '../../packages/serving/src/checkpoint-files.ts';
+import { makeTinyCheckpoint } from '../support/tiny-checkpoint.ts';
+import { mulberry32 } from '../support/images.ts';
+
+function randomImages(n: number, size: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  return Float32Array.from({ length: n * size * size * 3 }, () => rand());
+}
+
+test('the pool runs a checkpoint in worker threads, batches concurrent requests and matches TF.js in-process', async () => {
+  const tiny = await makeTinyCheckpoint({ imageSize: 32 });
+  const cache = new ModelCache({ load: async () => readCheckpoint(async (k) => tiny.files.get(k.split('/').pop()!)!, 'x/'), maxModels: 1, maxBytes: 1e9 });
+  const pool = new InferencePool({ threads: 2, maxBatch: 16 });
+  try {
+    const model = await cache.get('job');
+    const images = randomImages(20, 32, 1);
+    const expected = (tf.tidy(() => tiny.model.predict(tf.tensor4d(images, [20, 32, 32, 3])) as tf.Tensor).dataSync()) as Float32Array;
+
+    // 20 single-image requests at once: answered in order, fewer forward passes than requests
+    const per = 32 * 32 * 3;
+    const outputs = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(model, images.slice(i * per, (i + 1) * per), 1)));
+    const got = Float32Array.from(outputs.flatMap((o) => [...o]));
+    assert.equal(got.length, expected.length);
+    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-5, `output ${i}: ${got[i]} vs ${expected[i]}`);
+    assert.equal(pool.stats.images, 20);
+    assert.ok(pool.stats.batches < 20, `20 concurrent requests ran in ${pool.stats.batches} batches`);
+    assert.equal(pool.stats.runner, 'tfjs');
+    assert.equal(pool.stats.backend, 'wasm');
+
+    // a released model is loaded again by the threads on its next use
+    pool.release(model.key);
+    const again = await pool.run(model, images.slice(0, per), 1);
+    assert.ok(Math.abs(again[0]! - expected[0]!) < 1e-5);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('inference does not block the event loop', async () => {
+  const tiny = await makeTinyCheckpoint({ imageSize: 64 });
+  const cache = new ModelCache({ load: async () => readCheckpoint(async (k) => tiny.files.get(k.split('/').pop()!)!, 'x/'), maxModels: 1, maxBytes: 1e9 });
+  const pool = new InferencePool({ threads: 1, maxBatch: 64 });
+  try {
+    const model = await cache.get('job');
+    await pool.run(model, randomImages(1, 64, 2), 1); // warm up the thread
+    let maxGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 5);
+    const started = performance.now();
+    for (let i = 0; i < 6; i++) await pool.run(model, randomImages(64, 64, 3 + i), 64);
+    const busyMs = performance.now() - started;
+    clearInterval(timer);
+    assert.ok(maxGap < Math.max(50, busyMs / 4), `event loop stalled ${maxGap.toFixed(0)} ms during ${busyMs.toFixed(0)} ms of inference`);
+  } finally {
+    await pool.close();
+  }
+});

@@ -1,0 +1,6 @@
+// @graft/onnx: TF.js layers models -> ONNX files, and ONNX Runtime as an optional native forward path.
+export { exportToOnnx, exportableLayers, ONNX_OPSET, type ExportOptions } from './export/graph-exporter.ts';
+export { UnsupportedLayerError } from './export/layer-export.ts';
+export { createOnnxRunner, isOnnxAvailable, type OnnxLogger, type OnnxRunner, type OnnxRunnerOptions } from './runtime/ort-session.ts';
+export { createModelRunner } from './runtime/model-runner.ts';
+export { decodeModel } from './onnx-proto.ts';

@@ -1,0 +1,96 @@
+// ONNX Runtime, loaded on demand: onnxruntime-node is optional at run time, so every caller gets
+// null (and the log says why) when it is missing, broken or switched off with GRAFT_ONNX=off.
+import os from 'node:os';
+
+type Ort = typeof import('onnxruntime-node');
+
+/** The subset of a pino logger used here. */
+export interface OnnxLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+const silent: OnnxLogger = { info() {}, warn() {} };
+
+let loading: Promise<Ort | null> | undefined;
+
+export function loadOrt(logger: OnnxLogger = silent): Promise<Ort | null> {
+  if (process.env.GRAFT_ONNX === 'off') {
+    logger.info({ path: 'tfjs' }, 'ONNX Runtime switched off (GRAFT_ONNX=off); forward passes run on TF.js');
+    return Promise.resolve(null);
+  }
+  loading ??= import('onnxruntime-node').then(
+    (m) => m,
+    (err: unknown) => {
+      logger.warn({ path: 'tfjs', err: String(err) }, 'onnxruntime-node failed to load; forward passes run on TF.js');
+      return null;
+    },
+  );
+  return loading;
+}
+
+export async function isOnnxAvailable(): Promise<boolean> {
+  return (await loadOrt()) !== null;
+}
+
+export interface OnnxRunnerOptions {
+  /** intra-op threads; default: all cores */
+  threads?: number;
+  logger?: OnnxLogger;
+}
+
+/** A loaded ONNX model run on batches of flat float32 data (NHWC images or feature rows). */
+export interface OnnxRunner {
+  /** shape of one input item, e.g. [h, w, 3] */
+  readonly inputShape: number[];
+  /** shape of one output item, e.g. [1280] or [h', w', c'] */
+  readonly outputShape: number[];
+  /** `batch` holds n items back to back; returns n outputs back to back */
+  run(batch: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+function itemShape(dims: readonly (number | string)[], what: string): number[] {
+  const rest = dims.slice(1);
+  if (!rest.every((d): d is number => typeof d === 'number')) throw new Error(`${what} has symbolic dimensions ${JSON.stringify(dims)}`);
+  return rest;
+}
+
+/** Opens an ONNX model in ONNX Runtime; null when the runtime is unavailable or rejects the model. */
+export async function createOnnxRunner(onnxBytes: Uint8Array, opts: OnnxRunnerOptions = {}): Promise<OnnxRunner | null> {
+  const logger = opts.logger ?? silent;
+  const ort = await loadOrt(logger);
+  if (!ort) return null;
+  const threads = opts.threads ?? os.availableParallelism();
+  let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+  try {
+    session = await ort.InferenceSession.create(onnxBytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    logger.warn({ path: 'tfjs', err: String(err) }, 'ONNX Runtime rejected the model; forward passes run on TF.js');
+    return null;
+  }
+  const [input] = session.inputNames;
+  const [output] = session.outputNames;
+  const inMeta = session.inputMetadata[0];
+  const outMeta = session.outputMetadata[0];
+  if (!inMeta.isTensor || !outMeta.isTensor) throw new Error('ONNX model input and output must be tensors');
+  const inputShape = itemShape(inMeta.shape, 'input');
+  const outputShape = itemShape(outMeta.shape, 'output');
+  const inSize = inputShape.reduce((a, b) => a * b, 1);
+  logger.info({ path: 'onnxruntime', threads, inputShape, outputShape }, 'forward passes run on ONNX Runtime');
+  return {
+    inputShape,
+    outputShape,
+    async run(batch, n) {
+      if (batch.length !== n * inSize) throw new Error(`batch holds ${batch.length} floats, expected ${n} x ${inSize}`);
+      const result = await session.run({ [input]: new ort.Tensor('float32', batch, [n, ...inputShape]) });
+      return result[output].data as Float32Array;
+    },
+    dispose: () => session.release(),
+  };
+}

@@ -11,10 +11,10 @@ function randomize(model: tf.LayersModel, seed: number): void {
   const rand = mulberry32(seed);
   for (const layer of model.layers) {
     const weights = layer.weights.map((w) => {
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const shape = w.shape as number[];
       const positive = /variance/.test(w.name);
-      const values = Float32Array.from({ length: n }, () => (positive ? 0.5 + rand() : (rand() - 0.5) * 0.6));
-      return tf.tensor(values, w.shape as number[]);
+      const values = Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => (positive ? 0.5 + rand() : (rand() - 0.5) * 0.6));
+      return tf.tensor(values, shape);
     });
     if (weights.length) layer.setWeights(weights);
     weights.forEach((t) => t.dispose());

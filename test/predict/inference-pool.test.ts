@@ -12,10 +12,11 @@ function randomImages(n: number, size: number, seed: number): Float32Array {
   return Float32Array.from({ length: n * size * size * 3 }, () => rand());
 }
 
-test('the pool runs a checkpoint in worker threads, batches concurrent requests and matches TF.js in-process', async () => {
+for (const runner of ['tfjs', 'onnx'] as const) {
+test(`the pool runs a checkpoint in worker threads (${runner}), batches concurrent requests and matches TF.js in-process`, async () => {
   const tiny = await makeTinyCheckpoint({ imageSize: 32 });
   const cache = new ModelCache({ load: async () => readCheckpoint(async (k) => tiny.files.get(k.split('/').pop()!)!, 'x/'), maxModels: 1, maxBytes: 1e9 });
-  const pool = new InferencePool({ threads: 2, maxBatch: 16 });
+  const pool = new InferencePool({ threads: 2, maxBatch: 16, onnx: runner === 'onnx' });
   try {
     const model = await cache.get('job');
     const images = randomImages(20, 32, 1);
@@ -26,25 +27,26 @@ test('the pool runs a checkpoint in worker threads, batches concurrent requests 
     const outputs = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(model, images.slice(i * per, (i + 1) * per), 1)));
     const got = Float32Array.from(outputs.flatMap((o) => [...o]));
     assert.equal(got.length, expected.length);
-    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-5, `output ${i}: ${got[i]} vs ${expected[i]}`);
+    for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) < 1e-4, `output ${i}: ${got[i]} vs ${expected[i]}`);
     assert.equal(pool.stats.images, 20);
     assert.ok(pool.stats.batches < 20, `20 concurrent requests ran in ${pool.stats.batches} batches`);
-    assert.equal(pool.stats.runner, 'tfjs');
+    assert.equal(pool.stats.runner, runner);
     assert.equal(pool.stats.backend, 'wasm');
 
     // a released model is loaded again by the threads on its next use
     pool.release(model.key);
     const again = await pool.run(model, images.slice(0, per), 1);
-    assert.ok(Math.abs(again[0]! - expected[0]!) < 1e-5);
+    assert.ok(Math.abs(again[0]! - expected[0]!) < 1e-4);
   } finally {
     await pool.close();
   }
 });
+}
 
 test('inference does not block the event loop', async () => {
   const tiny = await makeTinyCheckpoint({ imageSize: 64 });
   const cache = new ModelCache({ load: async () => readCheckpoint(async (k) => tiny.files.get(k.split('/').pop()!)!, 'x/'), maxModels: 1, maxBytes: 1e9 });
-  const pool = new InferencePool({ threads: 1, maxBatch: 64 });
+  const pool = new InferencePool({ threads: 1, maxBatch: 64, onnx: false });
   try {
     const model = await cache.get('job');
     await pool.run(model, randomImages(1, 64, 2), 1); // warm up the thread

@@ -4,4 +4,5 @@ export { InferencePool, type InferencePoolOptions, type PoolStats } from './infe
 export { readImageRef, decodeBatch, type ImageRef, type ImageInputLimits } from './image-input.ts';
 export { readCheckpoint, checkpointPrefix, type CheckpointFiles, type ModelJson, type ReadObject } from './checkpoint-files.ts';
 export type { ServedMetadata, ServedPreprocessing } from './served-metadata.ts';
-export type { ModelRunner, RunnerFactory, RunnerSource } from './runners/model-runner.ts';
+export type { ModelRunner, RunnerSource, RunnerOptions } from './runners/model-runner.ts';
+export { defaultServingSettings, type ServingSettings } from './serving-settings.ts';

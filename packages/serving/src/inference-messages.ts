@@ -8,5 +8,6 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; backend: string }
+  | { type: 'loaded'; key: string; runner: string; ms: number }
   | { type: 'result'; id: number; output: Float32Array; runner: string }
   | { type: 'error'; id: number; message: string };

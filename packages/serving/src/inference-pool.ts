@@ -2,6 +2,7 @@
 // of the models it was asked to run. Requests queue here; a free thread takes the oldest one and
 // everything queued behind it for the same model, up to maxBatch images, as one batch — under load
 // concurrent single-image requests become batches without waiting on a timer.
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CachedModel } from './model-cache.ts';
 import type { FromWorker, ToWorker } from './inference-messages.ts';
@@ -12,6 +13,9 @@ export interface InferencePoolOptions {
   maxBatch: number;
   /** TF.js backend of the threads (default wasm) */
   backend?: string;
+  /** serve through ONNX Runtime when it can run the model (default true) */
+  onnx?: boolean;
+  logger?: { info(obj: object, msg?: string): void };
 }
 
 interface Request {
@@ -78,7 +82,10 @@ export class InferencePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(bootstrap, { eval: true, workerData: { backend: this.opts.backend } });
+    // ONNX Runtime threads split the cores between the pool's threads instead of oversubscribing them
+    const onnxThreads = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, this.opts.threads)));
+    const workerData = { backend: this.opts.backend, runner: { onnx: this.opts.onnx ?? true, onnxThreads } };
+    const worker = new Worker(bootstrap, { eval: true, workerData });
     const slot: Slot = { worker, ready: false, loaded: new Set(), batch: null };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.onCrash(slot, err));
@@ -94,6 +101,10 @@ export class InferencePool {
       this.stats.backend = msg.backend;
       this.dispatch();
       this.updateRefs();
+      return;
+    }
+    if (msg.type === 'loaded') {
+      this.opts.logger?.info({ model: msg.key, runner: msg.runner, ms: Math.round(msg.ms) }, `model ${msg.key} loaded in an inference thread (${msg.runner})`);
       return;
     }
     const batch = slot.batch;

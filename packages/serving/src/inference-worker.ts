@@ -2,28 +2,23 @@
 // a time in arrival order (a dispose never lands in the middle of a run).
 import { parentPort, workerData } from 'node:worker_threads';
 import { initThreadBackend } from './runners/backend.ts';
-import { createTfjsRunner } from './runners/tfjs-runner.ts';
-import type { ModelRunner, RunnerFactory, RunnerSource } from './runners/model-runner.ts';
+import { createRunner, type ModelRunner, type RunnerOptions } from './runners/model-runner.ts';
 import type { ToWorker, FromWorker } from './inference-messages.ts';
 
 const port = parentPort!;
-const factories: RunnerFactory[] = [createTfjsRunner];
+const options = workerData as { backend?: string; runner: RunnerOptions };
 const runners = new Map<string, Promise<ModelRunner>>();
-
-async function createRunner(source: RunnerSource): Promise<ModelRunner> {
-  for (const factory of factories) {
-    const runner = await factory(source);
-    if (runner) return runner;
-  }
-  throw new Error('no runner can serve this checkpoint');
-}
 
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'load': {
-      const loading = createRunner(msg.source);
-      loading.catch(() => {}); // reported by the runs that need it
+      const started = performance.now();
+      const loading = createRunner(msg.source, options.runner);
       runners.set(msg.key, loading);
+      loading.then(
+        (runner) => port.postMessage({ type: 'loaded', key: msg.key, runner: runner.name, ms: performance.now() - started } satisfies FromWorker),
+        () => {}, // reported by the runs that need it
+      );
       return;
     }
     case 'dispose': {
@@ -48,7 +43,7 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-const backend = initThreadBackend((workerData as { backend?: string }).backend);
+const backend = initThreadBackend(options.backend);
 let chain: Promise<unknown> = backend.then((name) => port.postMessage({ type: 'ready', backend: name } satisfies FromWorker));
 port.on('message', (msg: ToWorker) => {
   chain = chain.then(() => handle(msg));

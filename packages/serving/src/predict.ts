@@ -3,8 +3,9 @@
 import { GraftError } from '@graft/spec';
 import { checkpointPrefix, readCheckpoint, type ReadObject } from './checkpoint-files.ts';
 import { decodeBatch } from './image-input.ts';
-import { InferencePool } from './inference-pool.ts';
+import { InferencePool, type InferencePoolOptions } from './inference-pool.ts';
 import { ModelCache } from './model-cache.ts';
+import type { ServingSettings } from './serving-settings.ts';
 
 export interface ScoredLabel {
   label: string;
@@ -31,14 +32,13 @@ export function rankPredictions(probs: Float32Array, n: number, labels: string[]
   return out;
 }
 
-export interface PredictorOptions {
+export interface PredictorOptions extends Pick<ServingSettings, 'threads' | 'maxBatch' | 'maxImagePixels' | 'cacheMaxModels' | 'cacheMaxBytes'> {
   readObject: ReadObject;
-  threads: number;
-  maxBatch: number;
-  maxImagePixels: number;
-  cacheMaxModels: number;
-  cacheMaxBytes: number;
+  /** TF.js backend of the inference threads (default wasm) */
   backend?: string;
+  /** serve through ONNX Runtime when it can run the model (default true) */
+  onnx?: boolean;
+  logger?: InferencePoolOptions['logger'];
 }
 
 export class Predictor {
@@ -46,7 +46,7 @@ export class Predictor {
   readonly pool: InferencePool;
 
   constructor(private readonly opts: PredictorOptions) {
-    this.pool = new InferencePool({ threads: opts.threads, maxBatch: opts.maxBatch, backend: opts.backend });
+    this.pool = new InferencePool({ threads: opts.threads, maxBatch: opts.maxBatch, backend: opts.backend, onnx: opts.onnx, logger: opts.logger });
     this.cache = new ModelCache({
       load: (jobId) => readCheckpoint(opts.readObject, checkpointPrefix(jobId)),
       maxModels: opts.cacheMaxModels,
@@ -55,18 +55,15 @@ export class Predictor {
     });
   }
 
-  /** The class labels of a job's model, loading it if needed (for validating topK before decoding). */
-  async labels(jobId: string): Promise<string[]> {
-    return (await this.cache.get(jobId)).checkpoint.metadata.labels;
-  }
-
-  async predict(jobId: string, images: Buffer[], topK: number): Promise<Prediction[]> {
+  /** topK defaults to min(3, number of classes). */
+  async predict(jobId: string, images: Buffer[], topK?: number): Promise<Prediction[]> {
     if (images.length === 0) throw new GraftError('validation_error', 'images must hold at least one image.');
     if (images.length > this.opts.maxBatch) {
       throw new GraftError('payload_too_large', `${images.length} images in one request; at most ${this.opts.maxBatch} per request.`);
     }
     const model = await this.cache.get(jobId);
     const { labels, preprocessing } = model.checkpoint.metadata;
+    topK ??= Math.min(3, labels.length);
     if (!Number.isInteger(topK) || topK < 1 || topK > labels.length) {
       throw new GraftError('validation_error', `topK must be a whole number from 1 to ${labels.length} (the model's class count).`);
     }

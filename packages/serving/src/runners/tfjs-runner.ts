@@ -1,20 +1,22 @@
 // The baseline runner: the checkpoint's TF.js layers model on this thread's own TF.js backend.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelRunner, RunnerFactory } from './model-runner.ts';
+import type { ModelRunner, RunnerSource } from './model-runner.ts';
 
-export const createTfjsRunner: RunnerFactory = async (source) => {
-  const model = await tf.loadLayersModel(
+export function loadTfjsModel(source: RunnerSource): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: source.modelJson.modelTopology,
       weightSpecs: source.modelJson.weightsManifest.flatMap((g) => g.weights) as tf.io.WeightsManifestEntry[],
       weightData: source.weightData,
     }),
   );
-  const size = source.metadata.preprocessing.imageSize;
-  const runner: ModelRunner = {
+}
+
+export function tfjsRunner(model: tf.LayersModel, imageSize: number): ModelRunner {
+  return {
     name: 'tfjs',
     async run(input, n) {
-      const out = tf.tidy(() => model.predict(tf.tensor4d(input, [n, size, size, 3])) as tf.Tensor);
+      const out = tf.tidy(() => model.predict(tf.tensor4d(input, [n, imageSize, imageSize, 3])) as tf.Tensor);
       try {
         return (await out.data()) as Float32Array;
       } finally {
@@ -23,5 +25,4 @@ export const createTfjsRunner: RunnerFactory = async (source) => {
     },
     dispose: () => model.dispose(),
   };
-  return runner;
-};
+}

@@ -1,0 +1,148 @@
+// POST /predict: a succeeded job's model answers for images sent as JSON (base64 or URLs) or as
+// multipart files. The Predictor (model cache + inference threads) lives as long as the app and is
+// shared by every request, so a warm model never touches storage again.
+import type { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
+import fp from 'fastify-plugin';
+import { Type } from '@sinclair/typebox';
+import { ErrorBody, ErrorCode, GraftError, PredictRequest, PredictResponse } from '@graft/spec';
+import { Predictor, defaultServingSettings, readImageRef, type ServingSettings } from '@graft/serving';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ref, type RoutePlugin } from '../schemas.ts';
+import { findJob } from './jobs.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    predictor: Predictor;
+  }
+}
+
+export type PredictPluginOptions = Partial<ServingSettings>;
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The job must exist and have succeeded before it can predict. */
+async function servableJob(app: FastifyInstance, jobId: string): Promise<void> {
+  const job = await findJob(app, jobId);
+  if (job.status !== 'succeeded') {
+    throw new GraftError(
+      ErrorCode.conflict,
+      `Job '${jobId}' is ${job.status}; only a succeeded job has a model to predict with${job.status === 'queued' || job.status === 'running' ? ' — wait for it to finish (GET /jobs/:id/events)' : ''}`,
+      { field: 'jobId', status: job.status },
+    );
+  }
+}
+
+function parseTopK(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new GraftError(ErrorCode.validation, `topK '${raw}' must be a whole number`, { field: 'topK' });
+  return Number(raw);
+}
+
+function routes(settings: ServingSettings): RoutePlugin {
+  return async (app) => {
+    if (!app.hasContentTypeParser('multipart/form-data')) {
+      await app.register(multipart, { limits: { fileSize: settings.maxImageBytes, files: settings.maxBatch, fields: 10, fieldSize: 1024 } });
+    }
+    const tooMany = (n: number) => new GraftError(ErrorCode.payloadTooLarge, `${n} images in one request; at most ${settings.maxBatch} per request`, { field: 'images' });
+
+    /** Multipart: a jobId field, an optional topK field and one or more image files (any field name). */
+    async function readMultipart(req: FastifyRequest) {
+      const fields: Record<string, string> = {};
+      const images: Buffer[] = [];
+      for await (const part of req.parts()) {
+        if (part.type === 'file') {
+          const bytes = await part.toBuffer().catch((err: { code?: string }) => {
+            if (err.code === 'FST_REQ_FILE_TOO_LARGE') {
+              throw new GraftError(ErrorCode.payloadTooLarge, `images[${images.length}] (${part.filename}) is larger than ${settings.maxImageBytes} bytes per image`, { index: images.length });
+            }
+            throw err;
+          });
+          images.push(bytes);
+        } else fields[part.fieldname] = String(part.value);
+      }
+      if (!fields.jobId) throw new GraftError(ErrorCode.validation, 'jobId is required: send it as a form field beside the image files', { field: 'jobId' });
+      if (images.length === 0) throw new GraftError(ErrorCode.validation, 'The form has no image file; send one or more files (curl -F image=@cat.png)', { field: 'images' });
+      return { jobId: fields.jobId, topK: parseTopK(fields.topK), images };
+    }
+
+    app.post(
+      '/predict',
+      {
+        bodyLimit: settings.maxBodyBytes,
+        schema: {
+          tags: ['predict'],
+          summary: 'Predict classes of images with a succeeded job’s model',
+          description:
+            `JSON { jobId, images: [base64 | { base64 } | { url }], topK } or multipart/form-data (jobId field + image files). ` +
+            `At most ${settings.maxBatch} images per request; predictions come back in input order.`,
+          body: { content: { 'application/json': { schema: PredictRequest } } },
+          response: {
+            200: PredictResponse,
+            400: ref(ErrorBody),
+            404: ref(ErrorBody),
+            409: ref(ErrorBody),
+            413: ref(ErrorBody),
+            415: ref(ErrorBody),
+          },
+        },
+        config: {
+          // Documents the multipart form beside the JSON body (the form itself is read as a stream).
+          swaggerTransform: ({ schema, url }) => ({
+            schema: {
+              ...schema,
+              body: {
+                content: {
+                  'application/json': { schema: PredictRequest },
+                  'multipart/form-data': {
+                    schema: Type.Object({
+                      jobId: Type.String(),
+                      topK: Type.Optional(Type.Integer({ minimum: 1 })),
+                      image: Type.Array(Type.String({ format: 'binary' }), { description: 'One or more image files.' }),
+                    }, { required: ['jobId', 'image'] }),
+                  },
+                },
+              },
+            },
+            url,
+          }),
+        },
+      },
+      async (req) => {
+        let request: { jobId: string; topK?: number; images: Buffer[] };
+        if (req.isMultipart()) {
+          request = await readMultipart(req);
+        } else {
+          const body = req.body as PredictRequest;
+          if (body.images.length > settings.maxBatch) throw tooMany(body.images.length);
+          await servableJob(app, body.jobId);
+          const images = await Promise.all(body.images.map((image, i) => readImageRef(image, i, settings)));
+          request = { jobId: body.jobId, topK: body.topK, images };
+        }
+        if (request.images.length > settings.maxBatch) throw tooMany(request.images.length);
+        if (req.isMultipart()) await servableJob(app, request.jobId);
+        const predictions = await app.predictor.predict(request.jobId, request.images, request.topK);
+        return { jobId: request.jobId, predictions };
+      },
+    );
+  };
+}
+
+async function predictPlugin(app: FastifyInstance, opts: PredictPluginOptions): Promise<void> {
+  const settings: ServingSettings = { ...defaultServingSettings, ...opts };
+  const predictor = new Predictor({
+    ...settings,
+    readObject: async (key) => readAll(await app.storage.get(key)),
+    backend: app.config.tfjsBackend,
+  });
+  app.decorate('predictor', predictor);
+  app.addHook('onClose', () => predictor.close());
+  await app.register(routes(settings));
+}
+
+/** Registered at the root so app.predictor (its cache and pool) is reachable for tests and shutdown. */
+export default fp(predictPlugin, { name: 'graft-predict' });

@@ -1,0 +1,161 @@
+// What the zip and tar extractors share: deciding whether an entry name is safe and wanted, where it lands
+// on disk, and writing its bytes while counting what decompression really produces (archive headers can lie).
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCode, GraftError } from '@graft/spec';
+import type { SkippedEntry } from './image-dataset.ts';
+import { formatBytes, type DatasetLimits } from './limits.ts';
+
+export interface ExtractResult {
+  /** regular files written under the destination folder, as relative POSIX paths */
+  files: string[];
+  skipped: SkippedEntry[];
+}
+
+// Files that archivers and operating systems add on their own; never part of anyone's dataset.
+const junkNames = new Set(['__macosx', '.ds_store', 'thumbs.db', 'desktop.ini']);
+
+/** Counts bytes that decompression really produced and stops the extraction at the limit. */
+export class ByteBudget {
+  private used = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(n: number): void {
+    this.used += n;
+    if (this.used > this.limit) {
+      throw new GraftError(
+        ErrorCode.archiveTooLarge,
+        `the archive unpacks to more than ${formatBytes(this.limit)}, the limit for a dataset; use fewer or smaller images`,
+      );
+    }
+  }
+
+  /** A pass-through stream that counts every byte flowing through it. */
+  meter(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _enc, done) => {
+        try {
+          this.add(chunk.length);
+          done(null, chunk);
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+    });
+  }
+}
+
+/** The folder an archive is unpacked into, with the limits and bookkeeping of one extraction. */
+export class ExtractionTarget implements ExtractResult {
+  readonly files: string[] = [];
+  readonly skipped: SkippedEntry[] = [];
+  private readonly claimedFiles = new Set<string>();
+  private readonly claimedDirs = new Set<string>();
+  private readonly written: ByteBudget;
+  private entries = 0;
+
+  constructor(
+    readonly destDir: string,
+    readonly limits: Pick<DatasetLimits, 'maxEntries' | 'maxUncompressedBytes'>,
+  ) {
+    this.written = new ByteBudget(limits.maxUncompressedBytes);
+  }
+
+  countEntry(): void {
+    if (++this.entries > this.limits.maxEntries) throw tooManyEntries(this.limits.maxEntries);
+  }
+
+  /**
+   * Decides where a file entry goes: its path segments, or null when it is junk (ignored silently) or collides
+   * with an earlier entry (recorded as skipped). Throws path_traversal for names that would land outside.
+   */
+  claimFile(name: string): string[] | null {
+    const segments = entrySegments(name);
+    if (!segments || segments.length === 0) return null;
+    const rel = segments.join('/');
+    const reason = this.claimedFiles.has(rel)
+      ? 'duplicate entry; the first copy was used'
+      : this.claimedDirs.has(rel)
+        ? 'a folder of the same name is already in the archive'
+        : segments.some((_, i) => i > 0 && this.claimedFiles.has(segments.slice(0, i).join('/')))
+          ? 'a file of the same name as one of its folders is already in the archive'
+          : null;
+    if (reason) {
+      this.skipped.push({ entry: name, reason });
+      return null;
+    }
+    this.claimedFiles.add(rel);
+    for (let i = 1; i < segments.length; i++) this.claimedDirs.add(segments.slice(0, i).join('/'));
+    return segments;
+  }
+
+  /** Writes a claimed entry's bytes; budget and stream errors propagate. */
+  async write(source: Readable | AsyncIterable<Buffer>, segments: string[]): Promise<void> {
+    const target = path.join(this.destDir, ...segments);
+    await mkdir(path.dirname(target), { recursive: true });
+    // 'wx': never follow or replace anything already there.
+    await pipeline(source, this.written.meter(), createWriteStream(target, { flags: 'wx' }));
+    this.files.push(segments.join('/'));
+  }
+}
+
+export function tooManyEntries(max: number): GraftError {
+  return new GraftError(
+    ErrorCode.archiveTooLarge,
+    `the archive has more than ${max} entries, the limit for a dataset; split it or remove files that are not images`,
+  );
+}
+
+/**
+ * Splits an entry name into path segments, or throws path_traversal for names that would land outside the
+ * destination. Returns null for junk (macOS resource forks, hidden files and folders).
+ */
+export function entrySegments(name: string): string[] | null {
+  if (name.includes('\0')) {
+    throw new GraftError(
+      ErrorCode.pathTraversal,
+      `entry '${name.replace(/\0/g, '\\0')}' has a NUL character in its name; re-create the archive with ordinary file names`,
+    );
+  }
+  const normalised = name.replace(/\\/g, '/');
+  if (normalised.startsWith('/') || /^[a-zA-Z]:/.test(normalised)) {
+    throw new GraftError(
+      ErrorCode.pathTraversal,
+      `entry '${name}' has an absolute path; re-create the archive with paths relative to its top folder (e.g. cat/1.jpg)`,
+    );
+  }
+  const segments = normalised.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) {
+    throw new GraftError(
+      ErrorCode.pathTraversal,
+      `entry '${name}' escapes the archive root; re-create the archive without parent-directory ('..') paths`,
+    );
+  }
+  if (segments.some((s) => s.startsWith('.') || junkNames.has(s.toLowerCase()))) return null;
+  return segments;
+}
+
+export function linkError(name: string): GraftError {
+  return new GraftError(
+    ErrorCode.pathTraversal,
+    `entry '${name}' is a link; links are not allowed in datasets, re-create the archive with the real files ` +
+      '(e.g. zip -r without -y, or tar with -h)',
+  );
+}
+
+/**
+ * Maps an error raised while reading an archive to what the user sees: our own GraftErrors pass through, errors of
+ * the machine itself (disk full, permissions: they carry a syscall) stay internal, the rest means a broken archive.
+ */
+export function archiveError(kind: string, err: unknown): unknown {
+  if (err instanceof GraftError || (err instanceof Error && 'syscall' in err)) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new GraftError(
+    ErrorCode.notAnArchive,
+    `the ${kind} archive is corrupt or truncated (${detail}); download or re-create it and upload it again`,
+  );
+}

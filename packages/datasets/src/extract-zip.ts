@@ -1,0 +1,80 @@
+// Unpacks a zip with yauzl, one entry at a time (lazyEntries), validating every name before anything is written.
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import { throwIfCancelled } from './cancellation.ts';
+import { archiveError, entrySegments, linkError, tooManyEntries, type ExtractionTarget } from './extract-entry.ts';
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+export async function extractZip(file: string, target: ExtractionTarget, signal?: AbortSignal): Promise<void> {
+  const zip = await openZip(file);
+  // yauzl may report an error between our reads; keep it instead of letting it crash the process.
+  let zipError: Error | undefined;
+  zip.on('error', (err: Error) => (zipError ??= err));
+  try {
+    // The declared count only lets us refuse early; entries are counted again as they are read.
+    if (zip.entryCount > target.limits.maxEntries) throw tooManyEntries(target.limits.maxEntries);
+    for (let entry = await nextEntry(zip); entry; entry = await nextEntry(zip)) {
+      throwIfCancelled(signal);
+      target.countEntry();
+      // decodeStrings is off so that yauzl does not refuse unsafe names itself: we name them for the user.
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
+      if (name.endsWith('/')) {
+        entrySegments(name); // folders carry no data but must not be unsafe either
+        continue;
+      }
+      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) throw linkError(name);
+      const segments = target.claimFile(name);
+      if (!segments) continue;
+      if (entry.isEncrypted()) {
+        target.skipped.push({ entry: name, reason: 'encrypted (password-protected); re-create the archive without a password' });
+        continue;
+      }
+      if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+        target.skipped.push({
+          entry: name,
+          reason: `compressed with zip method ${entry.compressionMethod}, which is not supported; re-create the archive with standard Deflate`,
+        });
+        continue;
+      }
+      await target.write(await openEntry(zip, entry), segments);
+    }
+    if (zipError) throw zipError;
+  } catch (err) {
+    throw archiveError('zip', err);
+  } finally {
+    zip.close();
+  }
+}
+
+function openZip(file: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (err, zip) =>
+      err ? reject(archiveError('zip', err)) : resolve(zip),
+    );
+  });
+}
+
+function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      zip.off('entry', onEntry);
+      zip.off('end', onEnd);
+      zip.off('error', onError);
+    };
+    const onEntry = (entry: yauzl.Entry) => (cleanup(), resolve(entry));
+    const onEnd = () => (cleanup(), resolve(null));
+    const onError = (err: Error) => (cleanup(), reject(err));
+    zip.on('entry', onEntry);
+    zip.on('end', onEnd);
+    zip.on('error', onError);
+    zip.readEntry();
+  });
+}
+
+function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream)));
+  });
+}

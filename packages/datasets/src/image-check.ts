@@ -1,0 +1,63 @@
+// Is an extracted file an image we accept? Format by content (an allow-list: nothing else reaches an image
+// decoder), size from the header before any pixel is decoded (a 20000×20000 PNG costs a few bytes to send),
+// then one real decode so that training never meets a truncated file.
+import { open } from 'node:fs/promises';
+import sharp, { type Metadata } from 'sharp';
+import { ErrorCode, GraftError } from '@graft/spec';
+
+export const acceptedImageFormats = 'PNG, JPEG, WebP, GIF or TIFF';
+
+type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'tiff';
+
+/**
+ * Returns null when the file is a usable image, otherwise the reason to skip it.
+ * Throws image_too_large for an image above maxPixels: a deliberate bomb or an image the user must downscale.
+ */
+export async function checkImage(file: string, entry: string, maxPixels: number): Promise<string | null> {
+  const format = sniffImageFormat(await readHead(file));
+  if (!format) return `not a ${acceptedImageFormats} image`;
+  let meta: Metadata;
+  try {
+    meta = await sharp(file).metadata();
+  } catch (err) {
+    return `unreadable ${format.toUpperCase()} header (${(err as Error).message})`;
+  }
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  if (width * height > maxPixels) {
+    const mp = (n: number) => `${(n / 1e6).toFixed(n < 1e6 ? 2 : 1)} megapixels`;
+    throw new GraftError(
+      ErrorCode.imageTooLarge,
+      `image '${entry}' is ${width}x${height} pixels (${mp(width * height)}), above the limit of ${mp(maxPixels)} per image; ` +
+        'downscale it (training uses small images anyway) and upload the archive again',
+    );
+  }
+  try {
+    // Shrinking to a thumbnail still decodes every byte of compressed data, without holding the full image.
+    await sharp(file, { limitInputPixels: maxPixels, failOn: 'error' }).resize(16, 16, { fit: 'fill' }).raw().toBuffer();
+  } catch (err) {
+    return `cannot be decoded, the file is damaged or truncated (${(err as Error).message.trim()})`;
+  }
+  return null;
+}
+
+async function readHead(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(12);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+function sniffImageFormat(h: Buffer): ImageFormat | null {
+  const at = (offset: number, ...bytes: number[]) => bytes.every((b, i) => h[offset + i] === b);
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
+  if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
+  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'gif';
+  if (at(0, 0x52, 0x49, 0x46, 0x46) && at(8, 0x57, 0x45, 0x42, 0x50)) return 'webp';
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'tiff';
+  return null;
+}

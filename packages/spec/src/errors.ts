@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 export const ErrorCode = {
   // request errors
   validation: 'validation_error',
+  invalidJson: 'invalid_json',
   notFound: 'not_found',
   conflict: 'conflict',
   payloadTooLarge: 'payload_too_large',

@@ -1,0 +1,61 @@
+// The HTTP API as a Fastify app built from injected dependencies, so tests build one on a throwaway
+// database and a unique queue prefix, and main.ts builds the real one from the config.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '@graft/config';
+import type { PrismaClient } from '@graft/db';
+import type { Queue } from 'bullmq';
+import type { JobData } from '@graft/queue';
+import type { Storage } from '@graft/storage';
+import errors from './errors.ts';
+import openapi from './openapi.ts';
+import { createValidatorCompiler, type TypeBoxProvider } from './schemas.ts';
+import jobs from './routes/jobs.ts';
+import jobEvents from './routes/job-events.ts';
+import datasets from './routes/datasets.ts';
+import backbones from './routes/backbones.ts';
+import health from './routes/health.ts';
+
+export interface AppDeps {
+  config: Config;
+  prisma: PrismaClient;
+  queue: Queue<JobData>;
+  storage: Storage;
+  logger: FastifyBaseLogger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    prisma: PrismaClient;
+    queue: Queue<JobData>;
+    storage: Storage;
+  }
+}
+
+export type App = FastifyInstance;
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // Clients may send their own id (X-Request-Id) to find their request in our logs.
+    requestIdHeader: 'x-request-id',
+    // JSON bodies are small (a job spec); archives go through multipart with their own limit.
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxProvider>();
+
+  app.decorate('config', deps.config);
+  app.decorate('prisma', deps.prisma);
+  app.decorate('queue', deps.queue);
+  app.decorate('storage', deps.storage);
+
+  app.setValidatorCompiler(createValidatorCompiler());
+  await app.register(errors);
+  await app.register(openapi);
+
+  await app.register(jobs);
+  await app.register(jobEvents);
+  await app.register(datasets);
+  await app.register(backbones);
+  await app.register(health);
+  return app;
+}

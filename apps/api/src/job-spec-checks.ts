@@ -1,0 +1,53 @@
+// What a submitted job spec must satisfy beyond its schema: the checks that need the method's rules,
+// the backbone registry or the database. Each failure names the field so the client can fix it.
+import { ErrorCode, GraftError, methodsNeedingSource, type DatasetRef, type JobSpec } from '@graft/spec';
+import type { PrismaClient } from '@graft/db';
+import type { BackboneInfo } from '@graft/engine';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (s: string) => uuid.test(s);
+
+function invalid(field: string, message: string): GraftError {
+  return new GraftError(ErrorCode.validation, message, { field });
+}
+
+async function checkDatasetRef(prisma: PrismaClient, field: string, ref: DatasetRef | undefined): Promise<void> {
+  if (!ref || !('id' in ref)) return;
+  const found = isUuid(ref.id) && (await prisma.dataset.findUnique({ where: { id: ref.id }, select: { id: true } }));
+  if (!found) throw invalid(`${field}.id`, `${field}.id '${ref.id}' is not an uploaded dataset; upload the archive with POST /datasets and use the id it returns`);
+}
+
+/** A registered backbone takes only the image sizes its graph can be adapted to. */
+function checkImageSize(spec: JobSpec, backbone: BackboneInfo): void {
+  const size = spec.hyperparameters?.imageSize;
+  const { min, max, multipleOf } = backbone.imageSizes;
+  if (size !== undefined && (size < min || size > max || size % multipleOf !== 0)) {
+    const step = multipleOf > 1 ? ` and a multiple of ${multipleOf}` : '';
+    throw invalid('hyperparameters.imageSize', `hyperparameters.imageSize ${size} does not fit backbone ${backbone.id}: use ${min}..${max}${step}`);
+  }
+}
+
+export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; backbones: readonly BackboneInfo[] }): Promise<void> {
+  const needsSource = methodsNeedingSource.includes(spec.method);
+  if (needsSource && !spec.source) {
+    throw invalid('source', `source is required for method ${spec.method}: give the labelled source-domain archive as source: { url } or { id }`);
+  }
+  if (!needsSource && spec.source) {
+    throw invalid('source', `source is only used by ${methodsNeedingSource.join(' and ')}; remove it for method ${spec.method}`);
+  }
+  if (typeof spec.backbone !== 'object') {
+    const id = spec.backbone ?? ctx.backbones[0]?.id; // the registry lists its default first
+    const backbone = ctx.backbones.find((b) => b.id === id);
+    if (!backbone) {
+      const ids = ctx.backbones.map((b) => b.id).join(', ');
+      throw new GraftError(ErrorCode.unknownBackbone, `backbone '${id}' is not registered; use one of ${ids} (GET /backbones) or { url } of a TF.js layers model`, {
+        field: 'backbone',
+      });
+    }
+    checkImageSize(spec, backbone);
+  }
+  await checkDatasetRef(ctx.prisma, 'dataset', spec.dataset);
+  await checkDatasetRef(ctx.prisma, 'source', spec.source);
+  await checkDatasetRef(ctx.prisma, 'validation', spec.validation);
+}

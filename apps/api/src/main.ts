@@ -1,0 +1,38 @@
+// `npm run start:api`: the HTTP API on PORT, wired to Postgres, Redis and storage from the config.
+import pino from 'pino';
+import { ConfigError, loadConfig } from '@graft/config';
+import { createPrisma } from '@graft/db';
+import { createJobQueue } from '@graft/queue';
+import { openStorage } from '@graft/storage';
+import { buildApp } from './app.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`graft api: invalid configuration: ${err.message}`);
+  process.exit(1);
+}
+
+const logger = pino({ level: config.logLevel, name: 'graft-api' });
+const prisma = createPrisma(config.databaseUrl);
+const queue = createJobQueue(config);
+const storage = openStorage(config);
+const app = await buildApp({ config, prisma, queue, storage, logger });
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  // Stop accepting requests and finish the ones in flight, then release connections.
+  await app.close();
+  await Promise.allSettled([queue.close(), prisma.$disconnect()]);
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+await app.listen({ port: config.port, host: config.host });
+logger.info({ storage: storage.description, queuePrefix: config.queuePrefix }, 'graft api ready; docs at /docs');

@@ -1,0 +1,88 @@
+// Dataset uploads: a zip / tar / tar.gz archive streamed from multipart straight into storage (never
+// buffered whole), size-limited by MAX_UPLOAD_BYTES. The returned id is usable as dataset: { id }.
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import { Type } from '@sinclair/typebox';
+import type { Dataset } from '@graft/db';
+import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
+import { DatasetView, ref, type RoutePlugin } from '../schemas.ts';
+import { isUuid } from '../job-spec-checks.ts';
+
+/** Where an uploaded archive lives in storage (contracts.md); the worker opens the same key. */
+export const datasetArchiveKey = (id: string) => `datasets/${id}/archive`;
+
+// Headers and boundaries around the file part.
+const multipartOverhead = 64 * 1024;
+
+const toView = (d: Dataset) => ({ id: d.id, filename: d.filename, sizeBytes: Number(d.sizeBytes), createdAt: d.createdAt.toISOString() });
+
+const datasets: RoutePlugin = async (app) => {
+  const maxBytes = app.config.maxUploadBytes;
+  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 10, parts: 20 } });
+
+  const tooLarge = () =>
+    new GraftError(ErrorCode.payloadTooLarge, `The archive is larger than the upload limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES); split it or pass it by URL`);
+
+  app.post(
+    '/datasets',
+    {
+      schema: {
+        tags: ['datasets'],
+        summary: 'Upload a dataset archive',
+        description: 'multipart/form-data with one file field holding a zip, tar or tar.gz in ImageFolder layout or with labels.csv.',
+        consumes: ['multipart/form-data'],
+        response: { 201: ref(DatasetView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody) },
+      },
+      config: {
+        // Documented only: the file is streamed, so there is no parsed body to validate.
+        swaggerTransform: ({ schema, url }) => ({
+          schema: { ...schema, body: Type.Object({ file: Type.String({ format: 'binary' }) }, { required: ['file'] }) },
+          url,
+        }),
+      },
+    },
+    async (req, reply) => {
+      if (!req.isMultipart()) {
+        throw new GraftError(ErrorCode.unsupportedMediaType, 'Send the archive as multipart/form-data with a file field (curl -F file=@data.zip)');
+      }
+      // Refuse what is announced too large before reading it.
+      if (Number(req.headers['content-length'] ?? 0) > maxBytes + multipartOverhead) throw tooLarge();
+      const part = await req.file();
+      if (!part) throw new GraftError(ErrorCode.validation, 'The form has no file; send the archive in a file field', { field: 'file' });
+
+      const id = randomUUID();
+      const key = datasetArchiveKey(id);
+      const sizeBytes = await app.storage.put(key, part.file);
+      // busboy ends a too-large file early (truncated) instead of failing the stream.
+      if (part.file.truncated) {
+        await app.storage.deletePrefix(`datasets/${id}/`);
+        throw tooLarge();
+      }
+      if (sizeBytes === 0) {
+        await app.storage.deletePrefix(`datasets/${id}/`);
+        throw new GraftError(ErrorCode.validation, 'The uploaded file is empty', { field: 'file' });
+      }
+      const dataset = await app.prisma.dataset.create({ data: { id, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });
+      return reply.code(201).header('location', `/datasets/${id}`).send(toView(dataset));
+    },
+  );
+
+  app.get(
+    '/datasets/:id',
+    {
+      schema: {
+        tags: ['datasets'],
+        summary: 'Read an uploaded dataset',
+        params: Type.Object({ id: Type.String() }),
+        response: { 200: ref(DatasetView), 404: ref(ErrorBody) },
+      },
+    },
+    async (req) => {
+      const dataset = isUuid(req.params.id) ? await app.prisma.dataset.findUnique({ where: { id: req.params.id } }) : null;
+      if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${req.params.id}'`);
+      return toView(dataset);
+    },
+  );
+};
+
+export default datasets;

@@ -1,0 +1,54 @@
+// Liveness (/healthz: the process answers) and readiness (/readyz: Postgres and Redis answer), for
+// orchestrators: a not-ready instance is taken out of rotation, not restarted.
+import { Type } from '@sinclair/typebox';
+import { ErrorBody, ErrorCode } from '@graft/spec';
+import { ref, type RoutePlugin } from '../schemas.ts';
+
+const checkTimeoutMs = 2000;
+
+/** 'ok', or why the dependency did not answer within the timeout. */
+async function probe(check: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message || String(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const Checks = Type.Object({ postgres: Type.String(), redis: Type.String() });
+
+const health: RoutePlugin = async (app) => {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: Postgres and Redis answer',
+        response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Checks }), 503: ref(ErrorBody) },
+      },
+    },
+    async (req, reply) => {
+      const [postgres, redis] = await Promise.all([probe(() => app.prisma.$queryRaw`SELECT 1`), probe(() => app.queue.count())]);
+      const checks = { postgres, redis };
+      if (postgres === 'ok' && redis === 'ok') return { status: 'ready' as const, checks };
+      req.log.warn({ checks }, 'not ready');
+      const down = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k, v]) => `${k}: ${v}`);
+      return reply.code(503).send({ error: { code: ErrorCode.notReady, message: `Not ready: ${down.join('; ')}`, details: checks } });
+    },
+  );
+};
+
+export default health;

@@ -29,7 +29,7 @@ test('a loaded model is reused: warm gets and concurrent gets do not touch stora
   assert.equal(m1, m2);
   assert.equal(m2, m3);
   const readsAfterLoad = store.reads();
-  assert.equal(readsAfterLoad, 3, 'model.json, metadata.json, weights.bin read once each');
+  assert.equal(readsAfterLoad, 4, 'model.json, metadata.json, weights.bin and the optional model.onnx read once each');
   assert.equal(await cache.get('a'), m1);
   assert.equal(store.reads(), readsAfterLoad);
   assert.equal(cache.loadCount('a'), 1);

@@ -14,6 +14,9 @@ import jobEvents from './routes/job-events.ts';
 import datasets from './routes/datasets.ts';
 import backbones from './routes/backbones.ts';
 import health from './routes/health.ts';
+import predict from './routes/predict.ts';
+import modelDownload from './routes/model-download.ts';
+import report from './routes/report.ts';
 
 export interface AppDeps {
   config: Config;
@@ -57,5 +60,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(datasets);
   await app.register(backbones);
   await app.register(health);
+  await app.register(predict);
+  await app.register(modelDownload);
+  await app.register(report);
   return app;
 }

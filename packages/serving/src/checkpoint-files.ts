@@ -26,6 +26,8 @@ export interface CheckpointFiles {
   byteLength: number;
 }
 
+export const ONNX_FILE = 'model.onnx';
+
 export function checkpointPrefix(jobId: string): string {
   return `jobs/${jobId}/model/`;
 }
@@ -46,6 +48,12 @@ export async function readCheckpoint(read: ReadObject, prefix: string): Promise<
   const weightPaths = modelJson.weightsManifest.flatMap((group) => group.paths);
   const weights = [];
   for (const p of weightPaths) weights.push(await get(p));
+  // model.onnx is optional: written beside the TF.js files when the exporter could convert the model
+  try {
+    files.set(ONNX_FILE, await read(prefix + ONNX_FILE));
+  } catch {
+    // absent: ONNX Runtime, when used, exports from the TF.js graph instead
+  }
   const joined = Buffer.concat(weights);
   const weightData = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
   let byteLength = 0;

@@ -4,6 +4,7 @@
 // concurrent single-image requests become batches without waiting on a timer.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ONNX_FILE } from './checkpoint-files.ts';
 import type { CachedModel } from './model-cache.ts';
 import type { FromWorker, ToWorker } from './inference-messages.ts';
 
@@ -160,7 +161,7 @@ export class InferencePool {
       const requests = this.takeBatch(head.model.key);
       if (!slot.loaded.has(head.model.key)) {
         const { modelJson, weightData, metadata, files } = head.model.checkpoint;
-        const onnx = files.get('model.onnx');
+        const onnx = files.get(ONNX_FILE);
         this.post(slot, { type: 'load', key: head.model.key, source: { modelJson, weightData, metadata, onnx } });
         slot.loaded.add(head.model.key);
       }

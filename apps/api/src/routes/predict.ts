@@ -6,8 +6,10 @@ import multipart from '@fastify/multipart';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
 import { ErrorBody, ErrorCode, GraftError, PredictRequest, PredictResponse } from '@graft/spec';
-import { Predictor, defaultServingSettings, readImageRef, type ServingSettings } from '@graft/serving';
+import { Predictor, defaultServingSettings, readImageRef, type ReadObject, type ServingSettings } from '@graft/serving';
+import type { Storage } from '@graft/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Job } from '@graft/db';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { findJob } from './jobs.ts';
 
@@ -25,16 +27,22 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The job must exist and have succeeded before it can predict. */
-async function servableJob(app: FastifyInstance, jobId: string): Promise<void> {
+/** Whole objects from the app's storage, as the checkpoint reader wants them. */
+export function objectReader(storage: Storage): ReadObject {
+  return async (key) => readAll(await storage.get(key));
+}
+
+/** The job must exist and have succeeded before it has a model (to predict with or download). */
+export async function succeededJob(app: FastifyInstance, jobId: string): Promise<Job> {
   const job = await findJob(app, jobId);
   if (job.status !== 'succeeded') {
     throw new GraftError(
       ErrorCode.conflict,
-      `Job '${jobId}' is ${job.status}; only a succeeded job has a model to predict with${job.status === 'queued' || job.status === 'running' ? ' — wait for it to finish (GET /jobs/:id/events)' : ''}`,
+      `Job '${jobId}' is ${job.status}; only a succeeded job has a model${job.status === 'queued' || job.status === 'running' ? ' — wait for it to finish (GET /jobs/:id/events)' : ''}`,
       { field: 'jobId', status: job.status },
     );
   }
+  return job;
 }
 
 function parseTopK(raw: string | undefined): number | undefined {
@@ -119,12 +127,12 @@ function routes(settings: ServingSettings): RoutePlugin {
         } else {
           const body = req.body as PredictRequest;
           if (body.images.length > settings.maxBatch) throw tooMany(body.images.length);
-          await servableJob(app, body.jobId);
+          await succeededJob(app, body.jobId);
           const images = await Promise.all(body.images.map((image, i) => readImageRef(image, i, settings)));
           request = { jobId: body.jobId, topK: body.topK, images };
         }
         if (request.images.length > settings.maxBatch) throw tooMany(request.images.length);
-        if (req.isMultipart()) await servableJob(app, request.jobId);
+        if (req.isMultipart()) await succeededJob(app, request.jobId);
         const predictions = await app.predictor.predict(request.jobId, request.images, request.topK);
         return { jobId: request.jobId, predictions };
       },
@@ -136,7 +144,7 @@ async function predictPlugin(app: FastifyInstance, opts: PredictPluginOptions): 
   const settings: ServingSettings = { ...defaultServingSettings, ...opts };
   const predictor = new Predictor({
     ...settings,
-    readObject: async (key) => readAll(await app.storage.get(key)),
+    readObject: objectReader(app.storage),
     backend: app.config.tfjsBackend,
   });
   app.decorate('predictor', predictor);

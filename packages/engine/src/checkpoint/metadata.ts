@@ -1,0 +1,26 @@
+// metadata.json: everything needed to serve and to reproduce a checkpoint besides its weights.
+import { createRequire } from 'node:module';
+import type { Evaluation, Method } from '@graft/spec';
+import type { ResolvedHyperparameters } from '../methods/hyperparameters.ts';
+
+export interface Preprocessing {
+  imageSize: number;
+  pixelRange: [number, number];
+  resize: 'cover' | 'fill';
+}
+
+export interface ModelMetadata {
+  /** class names in the order of the model's output probabilities */
+  labels: string[];
+  /** how /predict must decode an image before the model sees it (decodeImage's options) */
+  preprocessing: Preprocessing;
+  backbone: { id: string; name: string; source: string };
+  method: Method;
+  hyperparameters: ResolvedHyperparameters;
+  /** where the model was evaluated and how well, as in the job's metrics */
+  evaluation: Evaluation;
+  createdAt: string;
+  graftVersion: string;
+}
+
+export const graftVersion: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

@@ -1,0 +1,55 @@
+// Running a trained classifier (suffix -> head) over a cached example set: validation metrics per epoch and
+// the probabilities the final evaluation scores. Same computation as the served model, minus the prefix.
+import * as tf from '@tensorflow/tfjs';
+import type { ExampleSet } from './example-set.ts';
+import { batchInputs } from './example-set.ts';
+import type { LayerStack } from './heads.ts';
+import type { EpochValidation } from './training-loop.ts';
+
+export type Forward = (x: tf.Tensor) => tf.Tensor2D;
+
+/** suffix in inference mode (BatchNorm on its moving statistics, as when fine-tuning small data) then head. */
+export function classifierForward(suffix: tf.LayersModel, head: LayerStack): Forward {
+  return (x) => head.apply(suffix.apply(x, { training: false }) as tf.Tensor) as tf.Tensor2D;
+}
+
+/** Class probabilities [count x numClasses] for view 0 of a set, batch by batch. */
+export function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number): Float32Array {
+  let out: Float32Array | null = null;
+  for (let i = 0; i < set.count; i += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
+    const probs = tf.tidy(() => tf.softmax(forward(batchInputs(set, idx))).dataSync() as Float32Array);
+    out ??= new Float32Array(set.count * (probs.length / idx.length));
+    out.set(probs, i * (probs.length / idx.length));
+  }
+  return out ?? new Float32Array(0);
+}
+
+/** Mean cross-entropy and accuracy of a labelled set. */
+export function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number): { loss: number; accuracy: number } {
+  const probs = predictProbabilities(set, forward, batchSize);
+  const k = probs.length / Math.max(1, set.count);
+  let loss = 0;
+  let hit = 0;
+  for (let i = 0; i < set.count; i++) {
+    const row = probs.subarray(i * k, (i + 1) * k);
+    const y = set.labels![i];
+    loss -= Math.log(Math.max(row[y], 1e-12));
+    let best = 0;
+    for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+    if (best === y) hit++;
+  }
+  return { loss: loss / Math.max(1, set.count), accuracy: hit / Math.max(1, set.count) };
+}
+
+/** Mean of (argmax logits == argmax one-hot) over a batch, as a scalar. */
+export function batchAccuracy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
+  return tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(oneHot, 1)), 'float32')) as tf.Scalar;
+}
+
+/** The per-epoch validation of a classifier; nothing to monitor when there is no validation set. */
+export function validationMetrics(set: ExampleSet | null, forward: Forward, batchSize: number): EpochValidation {
+  if (!set) return { valLoss: null, valAccuracy: null };
+  const v = lossAndAccuracy(set, forward, batchSize);
+  return { valLoss: v.loss, valAccuracy: v.accuracy };
+}

@@ -1,0 +1,37 @@
+// Training examples as the methods see them: the frozen prefix's cached activations (one array per
+// augmentation view) plus labels, and the batch tensors cut from them.
+import * as tf from '@tensorflow/tfjs';
+
+export interface ExampleSet {
+  /** views[v] holds every example's activation for view v, row-major [count x prod(shape)]; view 0 is un-augmented. */
+  views: Float32Array[];
+  /** per-example activation shape, e.g. [3, 3, 160] or [1280] */
+  shape: number[];
+  count: number;
+  /** class index per example, or null when the set is unlabelled (DANN's target domain) */
+  labels: Int32Array | null;
+}
+
+export function rowSize(set: ExampleSet): number {
+  return set.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Batch tensor [indices.length, ...shape]; `viewOf(i)` picks the augmentation view for example i. */
+export function batchInputs(set: ExampleSet, indices: ArrayLike<number>, viewOf: (i: number) => number = () => 0): tf.Tensor {
+  const size = rowSize(set);
+  const buf = new Float32Array(indices.length * size);
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j];
+    buf.set(set.views[viewOf(i)].subarray(i * size, (i + 1) * size), j * size);
+  }
+  return tf.tensor(buf, [indices.length, ...set.shape]);
+}
+
+/** One-hot labels [indices.length, numClasses] of a labelled set. */
+export function batchLabels(set: ExampleSet, indices: ArrayLike<number>, numClasses: number): tf.Tensor2D {
+  if (!set.labels) throw new Error('batchLabels on an unlabelled example set');
+  const buf = new Float32Array(indices.length * numClasses);
+  for (let j = 0; j < indices.length; j++) buf[j * numClasses + set.labels[indices[j]]] = 1;
+  return tf.tensor2d(buf, [indices.length, numClasses]);
+}
+

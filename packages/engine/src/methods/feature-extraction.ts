@@ -1,0 +1,92 @@
+// feature_extraction: the backbone stays frozen (Φ); a linear classifier (multinomial logistic regression or a
+// one-vs-rest linear SVM) with L2 is fitted to convergence on standardised pooled features, min L_c(θ_c, Φ(D_t)).
+// The standardisation is folded into the classifier's weights, so the served Dense layer is exact.
+import * as tf from '@tensorflow/tfjs';
+import type { EpochMetrics } from '@graft/spec';
+import type { MethodInput, MethodResult } from './method.ts';
+import type { ExampleSet } from './example-set.ts';
+import { batchInputs } from './example-set.ts';
+import { LayerStack } from './heads.ts';
+import { fitLinear } from './linear-classifier.ts';
+import { logisticLoss } from './logistic-regression.ts';
+import { squaredHingeLoss } from './linear-svm.ts';
+import { classifierForward, lossAndAccuracy, validationMetrics } from './classifier-forward.ts';
+import { throwIfCancelled } from './training-loop.ts';
+
+/** scikit-learn's defaults: C = 1, tolerance 1e-4 on the gradient; enough iterations to actually converge. */
+const C = 1;
+const MAX_ITERATIONS = 1000;
+const GRADIENT_TOLERANCE = 1e-4;
+
+/** Pooled features of view 0 of a set: the suffix (identity-like when everything is frozen) run in inference mode. */
+function pooledFeatures(suffix: tf.LayersModel, set: ExampleSet, batchSize: number): { x: Float32Array; d: number } {
+  const parts: Float32Array[] = [];
+  let d = 0;
+  for (let i = 0; i < set.count; i += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
+    parts.push(
+      tf.tidy(() => {
+        const f = suffix.predict(batchInputs(set, idx)) as tf.Tensor;
+        d = f.shape[1]!;
+        return f.dataSync() as Float32Array;
+      }),
+    );
+  }
+  const x = new Float32Array(set.count * d);
+  parts.reduce((off, p) => (x.set(p, off), off + p.length), 0);
+  return { x, d };
+}
+
+function meanAndScale(x: Float32Array, n: number, d: number): { mean: Float32Array; scale: Float32Array } {
+  const mean = new Float32Array(d);
+  const scale = new Float32Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j] / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) scale[j] += (x[i * d + j] - mean[j]) ** 2 / n;
+  // constant features (e.g. dead ReLUs) keep scale 1 instead of dividing by ~0
+  for (let j = 0; j < d; j++) scale[j] = scale[j] > 1e-12 ? Math.sqrt(scale[j]) : 1;
+  return { mean, scale };
+}
+
+export async function featureExtraction(input: MethodInput): Promise<MethodResult> {
+  const { suffix, train, validation, numClasses: k, hp } = input;
+  const { x, d } = pooledFeatures(suffix, train, hp.batchSize);
+  const n = train.count;
+  const { mean, scale } = meanAndScale(x, n, d);
+  const z = x.map((v, i) => (v - mean[i % d]) / scale[i % d]);
+  const fit = await fitLinear(z, train.labels!, d, k, hp.classifier === 'svm' ? squaredHingeLoss : logisticLoss, {
+    C,
+    maxIterations: MAX_ITERATIONS,
+    gradientTolerance: GRADIENT_TOLERANCE,
+    onIteration: async (it) => {
+      await input.onProgress?.(Math.min(0.99, it / 200));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfCancelled(input.signal);
+    },
+  });
+  // scores = ((x − μ)/σ)·W + b = x·(W/σ) + (b − (μ/σ)·W)
+  const kernel = new Float32Array(d * k);
+  const bias = Float32Array.from(fit.bias);
+  for (let j = 0; j < d; j++) {
+    for (let c = 0; c < k; c++) {
+      kernel[j * k + c] = fit.kernel[j * k + c] / scale[j];
+      bias[c] -= (mean[j] / scale[j]) * fit.kernel[j * k + c];
+    }
+  }
+  const dense = tf.layers.dense({ name: 'graft_head', units: k, inputShape: [d] });
+  dense.build([null, d]);
+  tf.tidy(() => dense.setWeights([tf.tensor2d(kernel, [d, k]), tf.tensor1d(bias)]));
+  const head = new LayerStack([dense]);
+  const forward = classifierForward(suffix, head);
+  const trainScore = tf.tidy(() => lossAndAccuracy(train, forward, hp.batchSize));
+  const val = validationMetrics(validation, forward, hp.batchSize);
+  const epoch: EpochMetrics = {
+    epoch: 1,
+    loss: trainScore.loss,
+    accuracy: trainScore.accuracy,
+    valLoss: val.valLoss,
+    valAccuracy: val.valAccuracy,
+    extra: { objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
+  };
+  await input.onEpoch?.(epoch);
+  return { epochs: [epoch], head };
+}

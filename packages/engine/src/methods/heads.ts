@@ -1,0 +1,48 @@
+// The small networks the methods put on top of the backbone's pooled features: softmax classifier heads, DANN's
+// bottleneck and domain discriminator. A head is a flat stack of layers so it can run eagerly on cached
+// activations during training and be applied symbolically when the served model is assembled.
+import * as tf from '@tensorflow/tfjs';
+
+export class LayerStack {
+  constructor(readonly layers: tf.layers.Layer[]) {}
+
+  apply(x: tf.Tensor): tf.Tensor;
+  apply(x: tf.SymbolicTensor): tf.SymbolicTensor;
+  apply(x: tf.Tensor | tf.SymbolicTensor): tf.Tensor | tf.SymbolicTensor {
+    return this.layers.reduce<tf.Tensor | tf.SymbolicTensor>((h, l) => l.apply(h) as tf.Tensor | tf.SymbolicTensor, x);
+  }
+
+  get trainableWeights(): tf.LayerVariable[] {
+    return this.layers.flatMap((l) => l.trainableWeights);
+  }
+
+  /** Frees the weights of a head that is not part of the served model (source head, discriminator). */
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+  }
+}
+
+function dense(name: string, units: number, seed: number, activation: 'linear' | 'relu' = 'linear'): tf.layers.Layer {
+  return tf.layers.dense({
+    name,
+    units,
+    activation,
+    kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    biasInitializer: 'zeros',
+  });
+}
+
+/** Linear layer to class logits; the served model adds the softmax (training uses logits for a stable loss). */
+export function softmaxHead(name: string, numClasses: number, seed: number): LayerStack {
+  return new LayerStack([dense(name, numClasses, seed)]);
+}
+
+/** DANN's bottleneck: the adapted feature the label head and the domain discriminator both read. */
+export function bottleneck(name: string, units: number, seed: number): LayerStack {
+  return new LayerStack([dense(name, units, seed, 'relu')]);
+}
+
+/** Domain discriminator: one hidden ReLU layer, one logit (source = 1, target = 0). */
+export function domainDiscriminator(name: string, hidden: number, seed: number): LayerStack {
+  return new LayerStack([dense(`${name}_hidden`, hidden, seed, 'relu'), dense(`${name}_logit`, 1, seed + 1)]);
+}

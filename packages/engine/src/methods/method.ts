@@ -1,0 +1,34 @@
+// What every method receives and returns. train.ts prepares the cached activations and assembles the served
+// model; a method only learns weights: the backbone suffix's (in place) and a head on the pooled features.
+import type * as tf from '@tensorflow/tfjs';
+import type { EpochMetrics } from '@graft/spec';
+import type { ExampleSet } from './example-set.ts';
+import type { LayerStack } from './heads.ts';
+import type { ResolvedHyperparameters } from './hyperparameters.ts';
+
+export interface MethodInput {
+  /** frozen-prefix activation -> pooled features; its trainable weights are the backbone blocks that learn */
+  suffix: tf.LayersModel;
+  /** the labelled training set of the served task (the source domain for DANN) */
+  train: ExampleSet;
+  /** held-out labelled data of the served task, or null when the data was too small to split */
+  validation: ExampleSet | null;
+  numClasses: number;
+  hp: ResolvedHyperparameters;
+  rand: () => number;
+  signal?: AbortSignal;
+  onProgress?(fraction: number): void | Promise<void>;
+  onEpoch?(m: EpochMetrics): void | Promise<void>;
+  /** multi_task: the labelled source domain and its class count */
+  source?: { set: ExampleSet; numClasses: number };
+  /** domain_adaptation: the unlabelled target domain; labels (mapped to the served classes), if any, only evaluate */
+  target?: ExampleSet;
+}
+
+export interface MethodResult {
+  epochs: EpochMetrics[];
+  /** pooled features -> class logits; the served model is backbone -> head -> softmax */
+  head: LayerStack;
+}
+
+export type TransferMethod = (input: MethodInput) => Promise<MethodResult>;

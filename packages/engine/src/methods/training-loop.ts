@@ -1,0 +1,132 @@
+// The one epoch/batch loop every gradient-trained method runs: shuffled batches, cancellation checked before
+// every batch, progress, per-epoch metrics, early stopping on validation loss with best-weights restore, and
+// no tensors left behind (each step runs inside tf.tidy; only the best-weights snapshot is kept).
+import * as tf from '@tensorflow/tfjs';
+import { GraftError, type EpochMetrics } from '@graft/spec';
+import { permutation } from './seeded-random.ts';
+
+/** Scalars a step reports; 'loss' and 'accuracy' become the epoch's loss/accuracy, the rest go to `extra`. */
+export type StepMetrics = Record<string, tf.Scalar>;
+
+export interface EpochValidation {
+  valLoss: number | null;
+  valAccuracy: number | null;
+  extra?: Record<string, number | null>;
+}
+
+export interface TrainingLoopOptions {
+  epochs: number;
+  /** Epochs without a validation-loss improvement before stopping; null turns early stopping off. */
+  patience: number | null;
+  stepsPerEpoch: number;
+  /** Called before each epoch (e.g. to reshuffle). */
+  beginEpoch?(epoch: number): void;
+  /** One optimisation step. Runs inside tf.tidy; returns scalars (weighted by `batchSize`) to average. */
+  step(epoch: number, step: number, progress: number): { metrics: StepMetrics; batchSize: number };
+  /** Validation after each epoch; valLoss null means nothing to monitor (no early stopping). */
+  validate(): EpochValidation;
+  /** The weights early stopping snapshots and restores. */
+  weights: tf.LayerVariable[];
+  signal?: AbortSignal;
+  onProgress?(fraction: number): void | Promise<void>;
+  onEpoch?(m: EpochMetrics): void | Promise<void>;
+}
+
+export interface TrainingLoopResult {
+  epochs: EpochMetrics[];
+  /** 1-based epoch whose weights the model holds at the end */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
+
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new GraftError('cancelled', 'The job was cancelled.');
+}
+
+/** Yield to the event loop so an abort (timer, Redis message) can land between batches. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function runTrainingLoop(o: TrainingLoopOptions): Promise<TrainingLoopResult> {
+  const epochs: EpochMetrics[] = [];
+  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  let sinceBest = 0;
+  let stoppedEarly = false;
+  const totalSteps = o.epochs * o.stepsPerEpoch;
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      o.beginEpoch?.(epoch);
+      const sums: Record<string, number> = {};
+      let seen = 0;
+      for (let s = 0; s < o.stepsPerEpoch; s++) {
+        throwIfCancelled(o.signal);
+        const done = (epoch - 1) * o.stepsPerEpoch + s;
+        const values: Record<string, number> = {};
+        tf.tidy(() => {
+          const { metrics, batchSize } = o.step(epoch, s, done / totalSteps);
+          values.__n = batchSize;
+          for (const [k, t] of Object.entries(metrics)) {
+            values[k] = t.dataSync()[0] * batchSize;
+            t.dispose(); // metrics may be tf.keep()-ed out of a gradient scope
+          }
+        });
+        for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v;
+        seen += values.__n;
+        await o.onProgress?.((done + 1) / totalSteps);
+        await yieldToEventLoop();
+      }
+      throwIfCancelled(o.signal);
+      let v: EpochValidation = { valLoss: null, valAccuracy: null };
+      tf.tidy(() => {
+        v = o.validate();
+      });
+      const mean = (k: string) => (k in sums ? sums[k] / seen : null);
+      const extra: Record<string, number | null> = { ...v.extra };
+      for (const k of Object.keys(sums)) if (k !== '__n' && k !== 'loss' && k !== 'accuracy') extra[k] = mean(k);
+      const m: EpochMetrics = {
+        epoch,
+        loss: mean('loss') ?? Number.NaN,
+        accuracy: mean('accuracy'),
+        valLoss: v.valLoss,
+        valAccuracy: v.valAccuracy,
+        ...(Object.keys(extra).length ? { extra } : {}),
+      };
+      epochs.push(m);
+      await o.onEpoch?.(m);
+      if (o.patience === null || v.valLoss === null || !Number.isFinite(v.valLoss)) continue;
+      if (!best || v.valLoss < best.loss) {
+        best?.weights.forEach((t) => t.dispose());
+        best = { loss: v.valLoss, epoch, weights: o.weights.map((w) => tf.keep(w.read().clone())) };
+        sinceBest = 0;
+      } else if (++sinceBest >= o.patience) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (best && best.epoch !== epochs.length) o.weights.forEach((w, i) => w.write(best!.weights[i]));
+    return { epochs, bestEpoch: best?.epoch ?? epochs.length, stoppedEarly };
+  } finally {
+    best?.weights.forEach((t) => t.dispose());
+  }
+}
+
+/** Shuffled mini-batches of 0..n-1 for one epoch; the last batch may be smaller. */
+export function shuffledBatches(n: number, batchSize: number, rand: () => number): Int32Array[] {
+  const p = permutation(n, rand);
+  const out: Int32Array[] = [];
+  for (let i = 0; i < n; i += batchSize) out.push(p.subarray(i, Math.min(n, i + batchSize)));
+  return out;
+}
+
+/**
+ * `steps` batches of exactly min(batchSize, n) indices, drawn from back-to-back permutations of 0..n-1: lets
+ * two sets of different sizes (source and target domain) be walked in lock-step.
+ */
+export function cycledBatches(n: number, batchSize: number, steps: number, rand: () => number): Int32Array[] {
+  const size = Math.min(batchSize, n);
+  const order = new Int32Array(steps * size);
+  for (let filled = 0; filled < order.length; filled += n) {
+    const p = permutation(n, rand);
+    order.set(p.subarray(0, Math.min(n, order.length - filled)), filled);
+  }
+  return Array.from({ length: steps }, (_, s) => order.subarray(s * size, (s + 1) * size));
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { deflateSync, crc32, gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import yazl from 'yazl';
-import { writeImageFolder, type FolderDatasetOptions } from './images.ts';
+import { writeImageFolder, zipEntries, type FolderDatasetOptions } from './images.ts';
 
 export interface TarEntry {
   name: string;
@@ -93,4 +93,26 @@ export function pngClaiming(width: number, height: number): Buffer {
     chunk('IDAT', deflateSync(Buffer.alloc(width + 1))), // one scanline of the many announced
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/**
+ * Like zipEntries, but the names are written byte for byte even where yazl refuses them ('../x', '/abs', 'a\\b'):
+ * the zip is built with same-length placeholder names that are then overwritten in place.
+ */
+export async function zipWithRawNames(entries: Map<string, Buffer>): Promise<Buffer> {
+  const safe = new Map<string, Buffer>();
+  const rawNames = new Map<string, Buffer>();
+  for (const [name, data] of entries) {
+    const raw = Buffer.from(name);
+    const placeholder = `z${safe.size}`.padEnd(raw.length, 'q');
+    if (placeholder.length !== raw.length) throw new Error(`name too short for a placeholder: ${name}`);
+    safe.set(placeholder, data);
+    rawNames.set(placeholder, raw);
+  }
+  const zip = await zipEntries(safe);
+  for (const [placeholder, raw] of rawNames) {
+    const needle = Buffer.from(placeholder);
+    for (let at = zip.indexOf(needle); at >= 0; at = zip.indexOf(needle, at + 1)) raw.copy(zip, at);
+  }
+  return zip;
 }

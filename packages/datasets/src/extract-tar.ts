@@ -39,9 +39,21 @@ export async function extractTar(file: string, gzipped: boolean, target: Extract
       fail(err);
     }
   });
+  // tar itself says nothing when an archive stops cleanly between two entries; its end-of-archive marker (null
+  // blocks) tells a complete archive from a cut-off download.
+  let sawEndMarker = false;
+  parser.on('nullBlock', () => (sawEndMarker = true));
+  parser.on('eof', () => (sawEndMarker = true));
   const ended = once(parser, 'end');
 
-  const feedParser = async (source: AsyncIterable<Buffer>) => {
+  // Errors thrown here are kept: stream.pipeline reports them as a bare AbortError.
+  let feedError: unknown;
+  const feedParser = (source: AsyncIterable<Buffer>) =>
+    feed(source).catch((err: unknown) => {
+      feedError = err;
+      throw err;
+    });
+  const feed = async (source: AsyncIterable<Buffer>) => {
     let head: Buffer | null = Buffer.alloc(0);
     for await (const chunk of source) {
       throwIfCancelled(signal);
@@ -60,6 +72,7 @@ export async function extractTar(file: string, gzipped: boolean, target: Extract
     if (head) throw notTarInside(kind);
     parser.end();
     await Promise.race([ended, failed]);
+    if (!sawEndMarker) throw new Error('the archive ends in the middle, without its end-of-archive marker');
   };
   const write = async (chunk: Buffer) => {
     if (failure !== undefined) throw failure;
@@ -72,7 +85,7 @@ export async function extractTar(file: string, gzipped: boolean, target: Extract
     await Promise.all(writes);
     if (failure !== undefined) throw failure;
   } catch (err) {
-    throw archiveError(kind, failure ?? err);
+    throw archiveError(kind, feedError ?? failure ?? err);
   }
 }
 

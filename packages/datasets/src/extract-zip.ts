@@ -75,6 +75,12 @@ function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
 
 function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
   return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream)));
+    zip.openReadStream(entry, (err, stream) => {
+      if (err) return reject(err);
+      // The first error reaches our pipeline; yauzl's size check can fire again on chunks it had already buffered,
+      // after the pipeline let go of the stream, and an error nobody listens to would kill the process.
+      stream.on('error', () => {});
+      resolve(stream);
+    });
   });
 }

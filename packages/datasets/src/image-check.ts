@@ -18,9 +18,10 @@ export async function checkImage(file: string, entry: string, maxPixels: number)
   if (!format) return `not a ${acceptedImageFormats} image`;
   let meta: Metadata;
   try {
-    meta = await sharp(file).metadata();
+    // No pixel limit here: sharp would refuse the header of a huge image, and we want to read it to say why.
+    meta = await sharp(file, { limitInputPixels: false }).metadata();
   } catch (err) {
-    return `unreadable ${format.toUpperCase()} header (${(err as Error).message})`;
+    return `the ${format.toUpperCase()} header cannot be read, the file is damaged or truncated (${(err as Error).message.trim()})`;
   }
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
@@ -36,7 +37,7 @@ export async function checkImage(file: string, entry: string, maxPixels: number)
     // Shrinking to a thumbnail still decodes every byte of compressed data, without holding the full image.
     await sharp(file, { limitInputPixels: maxPixels, failOn: 'error' }).resize(16, 16, { fit: 'fill' }).raw().toBuffer();
   } catch (err) {
-    return `cannot be decoded, the file is damaged or truncated (${(err as Error).message.trim()})`;
+    return `the ${format.toUpperCase()} data cannot be decoded, the file is damaged or truncated (${(err as Error).message.trim()})`;
   }
   return null;
 }

@@ -1,7 +1,7 @@
 // `npm run start:api`: the HTTP API on PORT, wired to Postgres, Redis and storage from the config.
 import pino from 'pino';
 import { ConfigError, loadConfig } from '@graft/config';
-import { createPrisma } from '@graft/db';
+import { createPrisma, migrate } from '@graft/db';
 import { createJobQueue } from '@graft/queue';
 import { openStorage } from '@graft/storage';
 import { buildApp } from './app.ts';
@@ -15,9 +15,13 @@ try {
   process.exit(1);
 }
 
-const logger = pino({ level: config.logLevel, name: 'graft-api' });
+const logger = pino({ level: config.logLevel, base: { pid: process.pid, role: 'api' } });
+// Idempotent and locked, so `npm run start:api` alone works on an empty database too.
+await migrate(config.databaseUrl, { logger });
 const prisma = createPrisma(config.databaseUrl);
 const queue = createJobQueue(config);
+// Redis going away is reported by /readyz and retried by ioredis; it must not crash the process.
+queue.on('error', (err) => logger.warn({ err }, 'queue connection error'));
 const storage = openStorage(config);
 const app = await buildApp({ config, prisma, queue, storage, logger });
 

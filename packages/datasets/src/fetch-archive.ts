@@ -46,7 +46,7 @@ export async function fetchArchive(url: string, downloadPath: string, opts: Fetc
     case 'http:':
     case 'https:':
       await download(`downloading ${shownUrl(u)}`, opts, downloadPath, async (signal) => {
-        const res = await fetch(u, { signal, redirect: 'follow' });
+        const res = await fetch(withoutCredentials(u), { signal, redirect: 'follow', headers: basicAuth(u) });
         if (!res.ok) {
           await res.body?.cancel().catch(() => {});
           throw new GraftError(
@@ -199,6 +199,21 @@ function describeFailure(err: unknown): string {
   if (cause?.code) return `${cause.code} (${cause.message})`;
   const name = err.name && err.name !== 'Error' ? `${err.name}: ` : '';
   return `${name}${err.message}`;
+}
+
+/** fetch() refuses URLs with user:password@; they mean HTTP Basic authentication. */
+function basicAuth(u: URL): Record<string, string> {
+  if (!u.username && !u.password) return {};
+  const user = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+function withoutCredentials(u: URL): URL {
+  const bare = new URL(u.href);
+  bare.username = '';
+  bare.password = '';
+  return bare;
 }
 
 /** The URL as shown in messages and logs: without credentials or query string (pre-signed URLs carry secrets). */

@@ -77,6 +77,9 @@ export async function dann(input: MethodInput): Promise<MethodResult> {
       onEpoch: input.onEpoch,
     });
     return { epochs, head: served };
+  } catch (err) {
+    served.dispose();
+    throw err;
   } finally {
     optimizer.dispose();
     discriminator.dispose();

@@ -58,6 +58,8 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     maxIterations: MAX_ITERATIONS,
     gradientTolerance: GRADIENT_TOLERANCE,
     onIteration: async (it) => {
+      throwIfCancelled(input.signal);
+      // L-BFGS needs tens to hundreds of iterations; progress assumes ~200 and waits at 99% beyond
       await input.onProgress?.(Math.min(0.99, it / 200));
       await new Promise<void>((resolve) => setImmediate(resolve));
       throwIfCancelled(input.signal);

@@ -44,6 +44,9 @@ export async function fineTune(input: MethodInput): Promise<MethodResult> {
       onEpoch: input.onEpoch,
     });
     return { epochs, head };
+  } catch (err) {
+    head.dispose();
+    throw err;
   } finally {
     optimizer.dispose();
   }

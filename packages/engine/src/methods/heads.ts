@@ -16,9 +16,12 @@ export class LayerStack {
     return this.layers.flatMap((l) => l.trainableWeights);
   }
 
-  /** Frees the weights of a head that is not part of the served model (source head, discriminator). */
+  /**
+   * Frees the weights of a head that is not (or not yet) part of the served model: source head, discriminator,
+   * a head whose training failed. Weights directly, since Layer.dispose() refuses layers never called.
+   */
   dispose(): void {
-    for (const l of this.layers) l.dispose();
+    for (const w of this.layers.flatMap((l) => l.weights)) w.dispose();
   }
 }
 

@@ -35,7 +35,7 @@ export async function fitLinear(
   const n = y.length;
   const alpha = 1 / (o.C * n);
   const X = tf.tensor2d(x, [n, d]);
-  const Y = tf.oneHot(tf.tensor1d(y, 'int32'), k).toFloat() as tf.Tensor2D;
+  const Y = tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), k).toFloat() as tf.Tensor2D);
   try {
     const fg = (w: Float64Array) => {
       let out = { f: 0, g: new Float64Array(0) };

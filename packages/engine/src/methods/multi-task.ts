@@ -61,6 +61,9 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
       onEpoch: input.onEpoch,
     });
     return { epochs, head: targetHead };
+  } catch (err) {
+    targetHead.dispose();
+    throw err;
   } finally {
     optimizer.dispose();
     sourceHead.dispose();

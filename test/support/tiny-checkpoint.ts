@@ -43,3 +43,12 @@ export async function makeTinyCheckpoint(opts: { labels?: string[]; imageSize?: 
   files.set('metadata.json', Buffer.from(JSON.stringify(metadata)));
   return { files, model, labels, imageSize };
 }
+
+/** Reads a checkpoint's files by key (any folder prefix), rejecting missing ones like storage does. */
+export function readFromFiles(files: Map<string, Buffer>): (key: string) => Promise<Buffer> {
+  return async (key) => {
+    const bytes = files.get(key.split('/').pop()!);
+    if (!bytes) throw new Error(`no object at '${key}'`);
+    return bytes;
+  };
+}

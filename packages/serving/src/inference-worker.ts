@@ -1,7 +1,7 @@
 // Body of one inference thread: holds loaded models by key and runs batches on them, one message at
 // a time in arrival order (a dispose never lands in the middle of a run).
 import { parentPort, workerData } from 'node:worker_threads';
-import { initThreadBackend } from './runners/backend.ts';
+import { initBackend } from '@graft/engine';
 import { createRunner, type ModelRunner, type RunnerOptions } from './runners/model-runner.ts';
 import type { ToWorker, FromWorker } from './inference-messages.ts';
 
@@ -43,7 +43,8 @@ async function handle(msg: ToWorker): Promise<void> {
   }
 }
 
-const backend = initThreadBackend(options.backend);
+// each thread has its own TF.js: pick its backend the way the engine does for training
+const backend = initBackend(options.backend);
 let chain: Promise<unknown> = backend.then((name) => port.postMessage({ type: 'ready', backend: name } satisfies FromWorker));
 port.on('message', (msg: ToWorker) => {
   chain = chain.then(() => handle(msg));

@@ -5,5 +5,5 @@ export { readImageRef, decodeBatch, type ImageRef, type ImageInputLimits } from 
 export { readCheckpoint, checkpointPrefix, ONNX_FILE, type CheckpointFiles, type ModelJson, type ReadObject } from './checkpoint-files.ts';
 export type { ServedMetadata, ServedPreprocessing } from './served-metadata.ts';
 export type { ModelRunner, RunnerSource, RunnerOptions } from './runners/model-runner.ts';
-export { defaultServingSettings, type ServingSettings } from './serving-settings.ts';
+export { defaultServingSettings, servingSettingsFromEnv, type ServingSettings } from './serving-settings.ts';
 export { loadTfjsModel } from './runners/tfjs-runner.ts';

@@ -6,7 +6,7 @@ import multipart from '@fastify/multipart';
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
 import { ErrorBody, ErrorCode, GraftError, PredictRequest, PredictResponse } from '@graft/spec';
-import { Predictor, defaultServingSettings, readImageRef, type ReadObject, type ServingSettings } from '@graft/serving';
+import { Predictor, readImageRef, servingSettingsFromEnv, type ReadObject, type ServingSettings } from '@graft/serving';
 import type { Storage } from '@graft/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Job } from '@graft/db';
@@ -19,6 +19,7 @@ declare module 'fastify' {
   }
 }
 
+/** Overrides of the PREDICT_* / MODEL_CACHE_* settings (tests pass small limits here). */
 export type PredictPluginOptions = Partial<ServingSettings>;
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -141,7 +142,7 @@ function routes(settings: ServingSettings): RoutePlugin {
 }
 
 async function predictPlugin(app: FastifyInstance, opts: PredictPluginOptions): Promise<void> {
-  const settings: ServingSettings = { ...defaultServingSettings, ...opts };
+  const settings: ServingSettings = { ...servingSettingsFromEnv(), ...opts };
   const predictor = new Predictor({
     ...settings,
     readObject: objectReader(app.storage),

@@ -26,11 +26,14 @@ export interface Config {
   datasetsDir: string;
   queuePrefix: string;
   workerConcurrency: number;
+  /** BullMQ lock of a running job; a killed worker's job is re-run after it expires (+ up to one stalled-check interval). */
+  workerLockDurationMs: number;
+  workerStalledIntervalMs: number;
+  /** On SIGTERM the worker lets its current job finish for this long, then hands it back to the queue. */
+  shutdownGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   datasetLimits: DatasetLimitsConfig;
-  /** http(s) dataset download timeout */
-  downloadTimeoutMs: number;
   tfjsBackend: string | undefined;
 }
 
@@ -113,6 +116,9 @@ export function loadConfig(env: Env = process.env): Config {
     datasetsDir: str(env, 'DATASETS_DIR', './data'),
     queuePrefix,
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
+    workerLockDurationMs: int(env, 'WORKER_LOCK_DURATION_MS', 30_000, 1_000),
+    workerStalledIntervalMs: int(env, 'WORKER_STALLED_INTERVAL_MS', 15_000, 500),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000, 0),
     logLevel,
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 2 * GiB, 1),
     datasetLimits: {
@@ -121,7 +127,6 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntries: int(env, 'MAX_ARCHIVE_ENTRIES', 200_000, 1),
       maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1),
     },
-    downloadTimeoutMs: int(env, 'DOWNLOAD_TIMEOUT_MS', 10 * 60_000, 1),
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
   };
 }

@@ -3,3 +3,4 @@ export { migrate, defaultMigrationsDir, type MigrateResult } from './migrate.ts'
 export { ensureDatabase, dropDatabase } from './database.ts';
 export { PrismaClient, Prisma, JobStatus } from './generated/client.ts';
 export type { Job, EpochMetric, Evaluation, Dataset } from './generated/client.ts';
+export * as jobLifecycle from './job-lifecycle.ts';

@@ -1,0 +1,69 @@
+// The BullMQ worker of the main thread: takes jobs from `graft-jobs`, runs each in a worker thread,
+// and makes sure Postgres never keeps a job `running` that BullMQ has given up on.
+import { QueueEvents, Worker, type Job as QueueJob } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from '@graft/config';
+import { jobLifecycle, type PrismaClient } from '@graft/db';
+import { createJobQueue, redisConnection, queueName, type JobData } from '@graft/queue';
+import { ErrorCode } from '@graft/spec';
+
+export interface GraftWorker {
+  /** Stops taking jobs; waits up to graceMs for the current one, then hands it back to the queue. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const processorFile = new URL('./job-thread.mjs', import.meta.url);
+
+export async function startWorker(config: Config, prisma: PrismaClient, logger: Logger): Promise<GraftWorker> {
+  const worker = new Worker<JobData>(queueName, processorFile, {
+    connection: redisConnection(config.redisUrl),
+    prefix: config.queuePrefix,
+    concurrency: config.workerConcurrency,
+    useWorkerThreads: true,
+    lockDuration: config.workerLockDurationMs,
+    stalledInterval: config.workerStalledIntervalMs,
+    // a job whose worker died is re-run twice before it is failed as worker_lost
+    maxStalledCount: 2,
+  });
+  // BullMQ can fail a job without our processor running (stalled too often, thread crash): reflect it.
+  const queue = createJobQueue(config);
+  const events = new QueueEvents(queueName, { connection: redisConnection(config.redisUrl), prefix: config.queuePrefix });
+  const reflectFailure = async (jobId: string, reason: string) => {
+    if ((await queue.getJobState(jobId)) !== 'failed') return; // it will be retried
+    const lost = /stalled|started more than/i.test(reason);
+    const marked = await jobLifecycle.markFailed(prisma, jobId, {
+      code: lost ? ErrorCode.workerLost : ErrorCode.internal,
+      message: lost ? 'the worker running this job stopped repeatedly; submit it again' : `internal error: ${reason}`,
+    });
+    if (marked) logger.warn({ jobId, reason }, 'job failed outside the processor');
+  };
+  const onFailed = (jobId: string | undefined, reason: string) => {
+    if (jobId) reflectFailure(jobId, reason).catch((err) => logger.error({ err, jobId }, 'could not record failure'));
+  };
+  worker.on('failed', (job: QueueJob<JobData> | undefined, err: Error) => onFailed(job?.id, err.message));
+  events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason));
+  worker.on('active', (job) => logger.info({ jobId: job.id, attempt: job.attemptsStarted }, 'job taken'));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died); re-queued'));
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  await worker.waitUntilReady();
+  await events.waitUntilReady();
+  logger.info({ queue: queueName, prefix: config.queuePrefix, concurrency: config.workerConcurrency }, 'worker ready');
+
+  return {
+    async close(graceMs = config.shutdownGraceMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = worker.close().then(() => 'finished' as const);
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+      const how = await Promise.race([graceful, timeout]);
+      clearTimeout(timer);
+      if (how === 'timeout') {
+        // The job's lock is not renewed any more: after it expires another worker's stalled-job check
+        // puts the job back in the queue and it is re-run from the start.
+        logger.warn({ graceMs }, 'current job did not finish in time; handing it back');
+        await worker.close(true);
+      }
+      await events.close();
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// The BullMQ processor, run in a worker thread (see job-thread.mjs) so the engine's long synchronous
+// compute never blocks the main thread that renews the job's lock. Dependencies are built once per thread.
+import pino from 'pino';
+import type { SandboxedJob } from 'bullmq';
+import { loadConfig } from '@graft/config';
+import { createPrisma } from '@graft/db';
+import { initBackend } from '@graft/engine';
+import type { JobData } from '@graft/queue';
+import { createS3Client, openStorage } from '@graft/storage';
+import { runJob, type RunDeps, type RunOutcome } from './run-job.ts';
+
+let deps: Promise<RunDeps> | undefined;
+
+function threadDeps(): Promise<RunDeps> {
+  deps ??= (async () => {
+    const config = loadConfig();
+    const logger = pino({ level: config.logLevel, base: { pid: process.pid, role: 'job-thread' } });
+    const backend = await initBackend(config.tfjsBackend);
+    logger.info({ backend }, 'TF.js backend ready');
+    const s3 = { client: undefined as ReturnType<typeof createS3Client> | undefined };
+    return {
+      config,
+      logger,
+      prisma: createPrisma(config.databaseUrl),
+      storage: openStorage(config),
+      s3Client: () => (s3.client ??= createS3Client(config.s3)),
+    };
+  })();
+  return deps;
+}
+
+export default async function processJob(job: SandboxedJob<JobData>): Promise<RunOutcome> {
+  return runJob(await threadDeps(), job.data.jobId, {
+    failedBefore: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    reportProgress: (p) => job.updateProgress(p),
+  });
+}

@@ -1,0 +1,128 @@
+// One attempt at one job: datasets -> engine train -> checkpoint in storage -> metrics in Postgres,
+// with every state change going through @graft/db's job lifecycle.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { jobLifecycle } from '@graft/db';
+import type { ImageDataset } from '@graft/datasets';
+import { train } from '@graft/engine';
+import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spec';
+import { uploadFolder } from '@graft/storage';
+import { CancelWatch } from './cancel-watch.ts';
+import { loadDataset, type DatasetDeps } from './dataset-input.ts';
+
+export interface RunDeps extends DatasetDeps {
+  logger: Logger;
+}
+
+export interface Attempt {
+  /** attempts that already failed (BullMQ attemptsMade) */
+  failedBefore: number;
+  maxAttempts: number;
+  /** mirrors progress to the queue (BullMQ job.updateProgress) */
+  reportProgress?: (p: { progress: number; stage: string }) => Promise<void>;
+}
+
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+
+export const checkpointPrefix = (jobId: string) => `jobs/${jobId}/model/`;
+
+// Share of the progress bar before training starts (datasets) and after it (saving).
+const datasetsShare = 0.05;
+const trainingShare = 0.9;
+
+export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Promise<RunOutcome> {
+  const { prisma } = deps;
+  const log = deps.logger.child({ jobId });
+  const start = await jobLifecycle.markRunning(prisma, jobId);
+  if (start === 'missing' || start === 'terminal') {
+    log.warn({ start }, 'job is not runnable; skipping');
+    return 'skipped';
+  }
+  if (start === 'cancel_requested') {
+    await jobLifecycle.markCancelled(prisma, jobId);
+    return 'cancelled';
+  }
+  const row = await prisma.job.findUniqueOrThrow({ where: { id: jobId } });
+  const spec = row.spec as unknown as JobSpec;
+  log.info({ method: spec.method, attempt: attempt.failedBefore + 1 }, 'job started');
+
+  const watch = new CancelWatch(() => jobLifecycle.isCancelRequested(prisma, jobId));
+  const work = await mkdtemp(path.join(tmpdir(), `graft-job-${jobId}-`));
+  let lastWrite = 0;
+  let lastStage = '';
+  const progress = async (fraction: number, stage: string) => {
+    await watch.pollIfDue();
+    // Throttled: the engine reports every batch; Postgres needs a figure a second or so.
+    if (stage === lastStage && Date.now() - lastWrite < 500) return;
+    lastWrite = Date.now();
+    lastStage = stage;
+    await jobLifecycle.recordProgress(prisma, jobId, fraction, stage);
+    await attempt.reportProgress?.({ progress: fraction, stage });
+  };
+
+  try {
+    const load = async (role: string, ref: DatasetRef, requireLabels: boolean): Promise<ImageDataset> => {
+      await progress(0, `downloading ${role}`);
+      try {
+        return await loadDataset(deps, ref, { role, destDir: path.join(work, role), requireLabels, signal: watch.signal });
+      } catch (err) {
+        // Name the dataset at fault: a job can carry three.
+        if (err instanceof GraftError && err.code !== ErrorCode.cancelled) throw new GraftError(err.code, `${role}: ${err.message}`, err.details);
+        throw err;
+      }
+    };
+    const target = await load('dataset', spec.dataset, spec.method !== 'domain_adaptation');
+    const source = spec.source ? await load('source', spec.source, true) : undefined;
+    const validation = spec.validation ? await load('validation', spec.validation, true) : undefined;
+
+    const trained = await train({
+      method: spec.method,
+      backbone: spec.backbone,
+      hyperparameters: spec.hyperparameters,
+      target,
+      source,
+      validation,
+      signal: watch.signal,
+      onProgress: (fraction, stage) => progress(datasetsShare + trainingShare * fraction, stage),
+      onEpoch: (m) => jobLifecycle.recordEpoch(prisma, jobId, m),
+      logger: log,
+    });
+    try {
+      await jobLifecycle.recordEvaluation(prisma, jobId, trained.evaluation);
+      await progress(datasetsShare + trainingShare, 'saving');
+      const dir = path.join(work, 'model');
+      await trained.save(dir);
+      await uploadFolder(deps.storage, dir, checkpointPrefix(jobId));
+    } finally {
+      trained.dispose();
+    }
+    await jobLifecycle.markSucceeded(prisma, jobId, { checkpointKey: checkpointPrefix(jobId), classes: trained.labels });
+    log.info('job succeeded');
+    return 'succeeded';
+  } catch (err) {
+    if (watch.cancelled || (err instanceof GraftError && err.code === ErrorCode.cancelled)) {
+      await jobLifecycle.markCancelled(prisma, jobId);
+      log.info('job cancelled');
+      return 'cancelled';
+    }
+    if (err instanceof GraftError) {
+      // The user's input is at fault: retrying cannot help.
+      log.info({ code: err.code, reason: err.message }, 'job failed');
+      await jobLifecycle.markFailed(prisma, jobId, { code: err.code, message: err.message });
+      return 'failed';
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    log.error({ err }, 'internal error in job');
+    if (attempt.failedBefore + 1 < attempt.maxAttempts) {
+      await jobLifecycle.markRetrying(prisma, jobId, message);
+    } else {
+      await jobLifecycle.markFailed(prisma, jobId, { code: ErrorCode.internal, message: `internal error: ${message}` });
+    }
+    throw err; // BullMQ retries or fails its copy of the job
+  } finally {
+    watch.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,124 @@
+// Where a job changes state. Every transition is one guarded UPDATE (WHERE status IN …), so each is
+// written at most once, a terminal job (succeeded/failed/cancelled) never changes again, and a worker
+// and the API racing on the same job cannot both win.
+import type { EpochMetrics, Evaluation, JobError, JobSpec } from '@graft/spec';
+import type { Job, PrismaClient } from './generated/client.ts';
+import { Prisma } from './generated/client.ts';
+
+type Status = Job['status'];
+const active: Status[] = ['queued', 'running'];
+
+/** A new job row, queued. The BullMQ job is added by @graft/queue submitJob. */
+export function createJobRow(prisma: PrismaClient, spec: JobSpec): Promise<Job> {
+  return prisma.job.create({ data: { method: spec.method, spec: spec as unknown as Prisma.InputJsonValue } });
+}
+
+export type StartOutcome = 'started' | 'cancel_requested' | 'terminal' | 'missing';
+
+/**
+ * Begins an attempt: queued (or running, when a crashed worker's job is re-run) -> running.
+ * A re-run starts clean: metrics of the lost attempt are deleted, so epochs are never duplicated or stale.
+ */
+export async function markRunning(prisma: PrismaClient, jobId: string): Promise<StartOutcome> {
+  return prisma.$transaction(async (tx) => {
+    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true } });
+    if (!job) return 'missing';
+    if (!active.includes(job.status)) return 'terminal';
+    if (job.cancelRequested) return 'cancel_requested';
+    const { count } = await tx.job.updateMany({
+      where: { id: jobId, status: { in: active }, cancelRequested: false },
+      data: {
+        status: 'running',
+        attempts: { increment: 1 },
+        startedAt: job.startedAt ?? new Date(),
+        progress: 0,
+        stage: 'starting',
+        errorCode: null,
+        errorMessage: null,
+      },
+    });
+    if (count === 0) return 'cancel_requested';
+    await tx.epochMetric.deleteMany({ where: { jobId } });
+    await tx.evaluation.deleteMany({ where: { jobId } });
+    return 'started';
+  });
+}
+
+export async function recordProgress(prisma: PrismaClient, jobId: string, progress: number, stage: string): Promise<void> {
+  await prisma.job.updateMany({
+    where: { id: jobId, status: 'running' },
+    data: { progress: Math.min(1, Math.max(0, progress)), stage },
+  });
+}
+
+/** Writes one epoch's metrics; a retried attempt rewrites the row for that epoch instead of adding one. */
+export async function recordEpoch(prisma: PrismaClient, jobId: string, m: EpochMetrics): Promise<void> {
+  const data = {
+    loss: m.loss,
+    accuracy: m.accuracy,
+    valLoss: m.valLoss,
+    valAccuracy: m.valAccuracy,
+    extra: m.extra === undefined ? Prisma.DbNull : (m.extra as Prisma.InputJsonValue),
+  };
+  await prisma.epochMetric.upsert({
+    where: { jobId_epoch: { jobId, epoch: m.epoch } },
+    create: { jobId, epoch: m.epoch, ...data },
+    update: data,
+  });
+}
+
+export async function recordEvaluation(prisma: PrismaClient, jobId: string, evaluation: Evaluation): Promise<void> {
+  const data = evaluation as unknown as Prisma.InputJsonValue;
+  await prisma.evaluation.upsert({ where: { jobId }, create: { jobId, data }, update: { data } });
+}
+
+/** running -> succeeded. Returns false if the job was no longer running (e.g. already finished). */
+export async function markSucceeded(
+  prisma: PrismaClient,
+  jobId: string,
+  result: { checkpointKey: string; classes: string[] },
+): Promise<boolean> {
+  const { count } = await prisma.job.updateMany({
+    where: { id: jobId, status: 'running' },
+    data: { status: 'succeeded', progress: 1, stage: null, checkpointKey: result.checkpointKey, classes: result.classes, finishedAt: new Date() },
+  });
+  return count === 1;
+}
+
+/** queued|running -> failed with a reason the user can act on. */
+export async function markFailed(prisma: PrismaClient, jobId: string, error: JobError): Promise<boolean> {
+  const { count } = await prisma.job.updateMany({
+    where: { id: jobId, status: { in: active } },
+    data: { status: 'failed', stage: null, errorCode: error.code, errorMessage: error.message, finishedAt: new Date() },
+  });
+  return count === 1;
+}
+
+/** queued|running -> cancelled. */
+export async function markCancelled(prisma: PrismaClient, jobId: string): Promise<boolean> {
+  const { count } = await prisma.job.updateMany({
+    where: { id: jobId, status: { in: active } },
+    data: { status: 'cancelled', stage: null, cancelRequested: true, finishedAt: new Date() },
+  });
+  return count === 1;
+}
+
+/** running -> queued after an internal error that BullMQ will retry. */
+export async function markRetrying(prisma: PrismaClient, jobId: string, reason: string): Promise<void> {
+  await prisma.job.updateMany({ where: { id: jobId, status: 'running' }, data: { status: 'queued', stage: `retrying after: ${reason}`.slice(0, 500) } });
+}
+
+export type CancelRequestOutcome = { found: false } | { found: true; status: Status; accepted: boolean };
+
+/** Flags an active job for cancellation; the worker stops it at its next batch. */
+export async function requestCancel(prisma: PrismaClient, jobId: string): Promise<CancelRequestOutcome> {
+  const { count } = await prisma.job.updateMany({ where: { id: jobId, status: { in: active } }, data: { cancelRequested: true } });
+  const job = await prisma.job.findUnique({ where: { id: jobId }, select: { status: true } });
+  if (!job) return { found: false };
+  return { found: true, status: job.status, accepted: count === 1 };
+}
+
+export async function isCancelRequested(prisma: PrismaClient, jobId: string): Promise<boolean> {
+  const job = await prisma.job.findUnique({ where: { id: jobId }, select: { cancelRequested: true, status: true } });
+  return !job || job.cancelRequested || !active.includes(job.status);
+}

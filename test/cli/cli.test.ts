@@ -1,0 +1,90 @@
+// graft-client against a running service: the CLI runs as its own process and talks HTTP only.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startWorker } from '../../apps/worker/src/graft-worker.ts';
+import { startTestApi, type TestApi } from '../support/api.ts';
+import { seedServedJob, type ServedJob } from '../support/served-job.ts';
+import { defaultPatterns, encodeImage, makeImageFolderZip, mulberry32, renderPattern } from '../support/images.ts';
+
+const main = path.resolve(import.meta.dirname, '../../apps/cli/src/main.ts');
+let api: TestApi;
+let job: ServedJob;
+let dir: string;
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', main, ...args], { env: { ...process.env, GRAFT_URL: api.url }, cwd: dir }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+before(async () => {
+  api = await startTestApi();
+  job = await seedServedJob(api);
+  dir = await mkdtemp(path.join(tmpdir(), 'graft-cli-'));
+  const rand = mulberry32(2);
+  for (const i of [0, 1]) await writeFile(path.join(dir, `img${i}.png`), await encodeImage(renderPattern(defaultPatterns[i]!, rand, { size: 40 }), 40));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('predict sends image files and prints one ranked line per image', async () => {
+  const r = await cli('predict', job.id, 'img0.png', 'img1.png', '--top-k', '2');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 4, r.stdout);
+  assert.match(lines[0]!, /^img0\.png\t\w+\t0\.\d{4}$/);
+  assert.match(lines[2]!, /^img1\.png\t/);
+  const json = await cli('predict', job.id, 'img0.png', '--json');
+  const body = JSON.parse(json.stdout);
+  assert.equal(body.jobId, job.id);
+  assert.ok(job.labels.includes(body.predictions[0].label));
+});
+
+test('metrics prints the epochs and the evaluation; download saves a loadable model zip', async () => {
+  const m = await cli('metrics', job.id);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /epoch 3: loss 0\.3200/);
+  assert.match(m.stdout, /accuracy 0\.9000/);
+  for (const label of job.labels) assert.match(m.stdout, new RegExp(label));
+
+  const d = await cli('download', job.id, '--out', 'model.zip');
+  assert.equal(d.code, 0, d.stderr);
+  const zip = await readFile(path.join(dir, 'model.zip'));
+  assert.equal(zip.subarray(0, 2).toString(), 'PK');
+  assert.ok(zip.includes(Buffer.from('model.json')));
+});
+
+test('errors are one readable line and a non-zero exit code', async () => {
+  const r = await cli('predict', '00000000-0000-4000-8000-000000000000', 'img0.png');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: not_found: No job/);
+  const u = await cli('predict', job.id);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /needs a job id and at least one image/);
+});
+
+test('submit uploads a local archive and --watch follows the real job to the end with a progress bar', async () => {
+  const worker = await startWorker(api.config, api.db.prisma, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  try {
+    await writeFile(path.join(dir, 'data.zip'), await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 8, size: 40 }));
+    const r = await cli('submit', '--method', 'feature_extraction', '--data', 'data.zip', '--image-size', '32', '--seed', '1', '--watch');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const [id] = r.stdout.split('\n');
+    assert.match(id!, /^[0-9a-f-]{36}$/);
+    assert.match(r.stderr, /uploading data\.zip/);
+    assert.match(r.stdout, /\[#+-*\]\s+\d+%/, 'a progress bar');
+    assert.match(r.stdout, /\[#{30}\] 100%/);
+    assert.match(r.stdout, /succeeded \(classes: green_circle, red_square\)/);
+    const p = await cli('predict', id!, 'img0.png');
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^img0\.png\tred_square\t/);
+  } finally {
+    await worker.close(1000);
+  }
+});

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { makeImageFolderFiles, makeImageFolderZip, mulberry32, renderPattern, defaultPatterns, zipEntries } from '../support/images.ts';
-import { makeImageFolderTar } from '../support/archives.ts';
+import { makeImageFolderTar, tarEntries } from '../support/archives.ts';
 import { prepareArchive, scratch, type Scratch } from '../support/dataset-cases.ts';
 
 let s: Scratch;
@@ -101,6 +101,43 @@ describe('what is left out', () => {
     assert.match(skipped.get('mydata/README.md')!, /not inside a class folder/);
     assert.match(skipped.get('mydata/green_circle/truncated.png')!, /PNG data cannot be decoded, the file is damaged or truncated/);
     assert.match(skipped.get('mydata/green_circle/headless.png')!, /PNG header cannot be read, the file is damaged or truncated/);
+  });
+});
+
+describe('entries that cannot be written as they are', () => {
+  test('duplicates, file/folder clashes, over-long names, devices: skipped with a reason, the rest is used', async () => {
+    const files = await makeImageFolderFiles({ perClass: 2, size: 32 });
+    const [a, b] = [...files.values()];
+    const long = `red_square/${'x'.repeat(300)}.png`;
+    const entries = [
+      ...[...files].map(([name, data]) => ({ name, data })),
+      { name: 'red_square/000.png', data: b! }, // a second copy under the same name
+      { name: 'red_square/000.png/inner.png', data: a! }, // a folder where a file already is
+      { name: long, data: a! },
+      { name: 'green_circle/pipe', type: 'FIFO' as const },
+    ];
+    const ds = await prepareArchive(s, tarEntries(entries, { gzip: true }), { requireLabels: true });
+    assert.equal(ds.items.length, 4);
+    assert.deepEqual(await readFile(path.join(ds.root, 'red_square/000.png')), files.get('red_square/000.png'));
+    assert.deepEqual(
+      ds.skipped.map((e) => e.reason),
+      [
+        'duplicate entry; the first copy was used',
+        'a file of the same name as one of its folders is already in the archive',
+        'its name is too long for a file system; shorten the file or folder name',
+        'not a regular file (FIFO)',
+      ],
+    );
+  });
+
+  test('password-protected zip entries are skipped with what to do', async () => {
+    const zip = await zipEntries(await makeImageFolderFiles({ perClass: 2, size: 32 }));
+    // Set the "encrypted" flag of the first entry in the central directory (bit 0 of the general purpose flags).
+    const cd = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip.writeUInt16LE(zip.readUInt16LE(cd + 8) | 1, cd + 8);
+    const ds = await prepareArchive(s, zip, { requireLabels: true });
+    assert.equal(ds.items.length, 3);
+    assert.match(ds.skipped[0]!.reason, /encrypted \(password-protected\); re-create the archive without a password/);
   });
 });
 

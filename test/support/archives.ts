@@ -29,7 +29,8 @@ export function tarEntries(entries: TarEntry[], opts: { gzip?: boolean } = {}): 
       mtime: new Date(0),
       linkpath: e.linkpath,
     });
-    header.encode();
+    // names that do not fit the classic header travel in a PAX extended header first, as real tar writers do
+    if (header.encode()) blocks.push(new tar.Pax({ path: e.name, linkpath: e.linkpath, mtime: new Date(0) }).encode());
     blocks.push(header.block!);
     if (type === 'File' && data.length > 0) {
       blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));

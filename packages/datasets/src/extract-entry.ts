@@ -55,6 +55,7 @@ export class ExtractionTarget implements ExtractResult {
   readonly skipped: SkippedEntry[] = [];
   private readonly claimedFiles = new Set<string>();
   private readonly claimedDirs = new Set<string>();
+  private readonly createdDirs = new Set<string>();
   private readonly written: ByteBudget;
   private entries = 0;
 
@@ -76,27 +77,38 @@ export class ExtractionTarget implements ExtractResult {
   claimFile(name: string): string[] | null {
     const segments = entrySegments(name);
     if (!segments || segments.length === 0) return null;
-    const rel = segments.join('/');
-    const reason = this.claimedFiles.has(rel)
-      ? 'duplicate entry; the first copy was used'
-      : this.claimedDirs.has(rel)
-        ? 'a folder of the same name is already in the archive'
-        : segments.some((_, i) => i > 0 && this.claimedFiles.has(segments.slice(0, i).join('/')))
-          ? 'a file of the same name as one of its folders is already in the archive'
-          : null;
+    const reason = this.unwritable(segments);
     if (reason) {
       this.skipped.push({ entry: name, reason });
       return null;
     }
-    this.claimedFiles.add(rel);
+    this.claimedFiles.add(segments.join('/'));
     for (let i = 1; i < segments.length; i++) this.claimedDirs.add(segments.slice(0, i).join('/'));
     return segments;
+  }
+
+  /** Why a file cannot be written at this path, decided here rather than left to fail in the file system. */
+  private unwritable(segments: string[]): string | null {
+    const rel = segments.join('/');
+    if (segments.some((seg) => Buffer.byteLength(seg) > 255) || Buffer.byteLength(path.join(this.destDir, rel)) > 4000) {
+      return 'its name is too long for a file system; shorten the file or folder name';
+    }
+    if (this.claimedFiles.has(rel)) return 'duplicate entry; the first copy was used';
+    if (this.claimedDirs.has(rel)) return 'a folder of the same name is already in the archive';
+    if (segments.some((_, i) => i > 0 && this.claimedFiles.has(segments.slice(0, i).join('/')))) {
+      return 'a file of the same name as one of its folders is already in the archive';
+    }
+    return null;
   }
 
   /** Writes a claimed entry's bytes; budget and stream errors propagate. */
   async write(source: Readable | AsyncIterable<Buffer>, segments: string[]): Promise<void> {
     const target = path.join(this.destDir, ...segments);
-    await mkdir(path.dirname(target), { recursive: true });
+    const dir = path.dirname(target);
+    if (!this.createdDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.createdDirs.add(dir);
+    }
     // 'wx': never follow or replace anything already there.
     await pipeline(source, this.written.meter(), createWriteStream(target, { flags: 'wx' }));
     this.files.push(segments.join('/'));

@@ -2,7 +2,7 @@
 // model's input tensor data. Decoding and preprocessing go through the engine's decodeImage — the
 // same code path training used — with the checkpoint's own preprocessing, so a served image is
 // prepared exactly as the training images were.
-import { decodeImage } from '@graft/engine';
+import * as engine from '@graft/engine';
 import { GraftError } from '@graft/spec';
 import type { ServedPreprocessing } from './served-metadata.ts';
 
@@ -71,6 +71,11 @@ async function downloadImage(url: string, where: string, index: number, limits: 
   return Buffer.concat(chunks);
 }
 
+// TRANSITIONAL: the engine's index does not export decodeImage yet (packages/engine/src/preprocess has
+// it); read it off the namespace so the app still loads until it does, then import it by name.
+type DecodeImage = (input: Buffer, p: ServedPreprocessing, opts: { maxPixels: number }) => Promise<Float32Array>;
+const decodeImage: DecodeImage = (...args) => (engine as unknown as { decodeImage: DecodeImage }).decodeImage(...args);
+
 /**
  * Decodes and preprocesses encoded images into one batch (n × size × size × 3, HWC, float32).
  * An image that is not a PNG/JPEG/WebP (or is too large) fails the request, naming its index.
@@ -81,8 +86,10 @@ export async function decodeBatch(images: Buffer[], preprocessing: ServedPreproc
       try {
         return await decodeImage(bytes, preprocessing, { maxPixels: limits.maxImagePixels });
       } catch (err) {
-        if (err instanceof GraftError) throw new GraftError(err.code, `images[${index}]: ${err.message}`, { index });
-        throw new GraftError('validation_error', `images[${index}] could not be decoded as an image (PNG, JPEG or WebP expected).`, { index });
+        // too many pixels keeps its own code; anything else is an item that is not an image (400, not
+        // 415: the request's own media type was fine)
+        if (err instanceof GraftError && err.code === 'image_too_large') throw new GraftError(err.code, `images[${index}]: ${err.message}`, { index });
+        throw new GraftError('validation_error', `images[${index}] could not be decoded as an image (PNG, JPEG or WebP expected): ${(err as Error).message}`, { index });
       }
     }),
   );

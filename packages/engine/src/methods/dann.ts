@@ -7,10 +7,9 @@ import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';
 import { LayerStack, bottleneck, domainDiscriminator, softmaxHead } from './heads.ts';
 import { childSeed } from './seeded-random.ts';
-import { earlyStoppingPatience } from './hyperparameters.ts';
-import { TwoRateOptimizer } from './two-rate-optimizer.ts';
 import { batchAccuracy, classifierForward, lossAndAccuracy, validationMetrics } from './classifier-forward.ts';
-import { cycledBatches, runTrainingLoop } from './training-loop.ts';
+import { cycledBatches } from './training-loop.ts';
+import { trainGradientMethod } from './gradient-method.ts';
 import { rampedLambda, reverseGradient } from './gradient-reversal.ts';
 
 /** Width of the bottleneck and of the discriminator's hidden layer (DANN's paper uses 256 for Office-31 too). */
@@ -25,63 +24,42 @@ export async function dann(input: MethodInput): Promise<MethodResult> {
   const discriminator = domainDiscriminator('graft_domain', BOTTLENECK_UNITS, childSeed(rand));
   const served = new LayerStack([...features.layers, ...labelHead.layers]);
   const forward = classifierForward(suffix, served);
-  const optimizer = new TwoRateOptimizer(
-    suffix.trainableWeights,
-    [...served.trainableWeights, ...discriminator.trainableWeights],
-    hp.learningRate,
-  );
   const steps = Math.ceil(Math.max(source.count, target.count) / hp.batchSize);
   let sBatches: Int32Array[] = [];
   let tBatches: Int32Array[] = [];
   let lambda = 0;
-  try {
-    const { epochs } = await runTrainingLoop({
-      epochs: hp.epochs,
-      patience: earlyStoppingPatience(hp),
-      stepsPerEpoch: steps,
-      beginEpoch: () => {
-        sBatches = cycledBatches(source.count, hp.batchSize, steps, rand);
-        tBatches = cycledBatches(target.count, hp.batchSize, steps, rand);
-      },
-      step: (_epoch, s, progress) => {
-        lambda = rampedLambda(progress, hp.lambda);
-        const ns = sBatches[s].length;
-        const nt = tBatches[s].length;
-        const x = tf.concat([batchInputs(source, sBatches[s]), batchInputs(target, tBatches[s])]);
-        const ys = batchLabels(source, sBatches[s], numClasses);
-        const domain = tf.concat([tf.ones([ns, 1]), tf.zeros([nt, 1])]);
-        const metrics = optimizer.minimize(() => {
-          const f = features.apply(suffix.apply(x, { training: false }) as tf.Tensor) as tf.Tensor2D;
-          const logits = labelHead.apply(f.slice([0, 0], [ns, -1])) as tf.Tensor2D;
-          const domainLogits = discriminator.apply(reverseGradient(f, lambda)) as tf.Tensor2D;
-          const labelLoss = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
-          const domainLoss = tf.losses.sigmoidCrossEntropy(domain, domainLogits) as tf.Scalar;
-          const domainAccuracy = tf.mean(tf.cast(tf.equal(tf.greater(domainLogits, 0), tf.cast(domain, 'bool')), 'float32')) as tf.Scalar;
-          return {
-            loss: labelLoss.add(domainLoss) as tf.Scalar,
-            metrics: { accuracy: batchAccuracy(logits, ys), labelLoss, domainLoss, domainAccuracy },
-          };
-        });
-        return { metrics, batchSize: ns };
-      },
-      validate: () => ({
-        ...validationMetrics(validation, forward, hp.batchSize),
-        extra: {
-          lambda,
-          targetAccuracy: target.labels ? lossAndAccuracy(target, forward, hp.batchSize).accuracy : null,
-        },
-      }),
-      weights: [...suffix.trainableWeights, ...served.trainableWeights, ...discriminator.trainableWeights],
-      signal: input.signal,
-      onProgress: input.onProgress,
-      onEpoch: input.onEpoch,
-    });
-    return { epochs, head: served };
-  } catch (err) {
-    served.dispose();
-    throw err;
-  } finally {
-    optimizer.dispose();
-    discriminator.dispose();
-  }
+  return trainGradientMethod(input, {
+    served,
+    auxiliary: discriminator,
+    stepsPerEpoch: steps,
+    beginEpoch: () => {
+      sBatches = cycledBatches(source.count, hp.batchSize, steps, rand);
+      tBatches = cycledBatches(target.count, hp.batchSize, steps, rand);
+    },
+    step: (optimizer, _epoch, s, progress) => {
+      lambda = rampedLambda(progress, hp.lambda);
+      const ns = sBatches[s].length;
+      const nt = tBatches[s].length;
+      const x = tf.concat([batchInputs(source, sBatches[s]), batchInputs(target, tBatches[s])]);
+      const ys = batchLabels(source, sBatches[s], numClasses);
+      const domain = tf.concat([tf.ones([ns, 1]), tf.zeros([nt, 1])]);
+      const metrics = optimizer.minimize(() => {
+        const f = features.apply(suffix.apply(x, { training: false }) as tf.Tensor) as tf.Tensor2D;
+        const logits = labelHead.apply(f.slice([0, 0], [ns, -1])) as tf.Tensor2D;
+        const domainLogits = discriminator.apply(reverseGradient(f, lambda)) as tf.Tensor2D;
+        const labelLoss = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+        const domainLoss = tf.losses.sigmoidCrossEntropy(domain, domainLogits) as tf.Scalar;
+        const domainAccuracy = tf.mean(tf.cast(tf.equal(tf.greater(domainLogits, 0), tf.cast(domain, 'bool')), 'float32')) as tf.Scalar;
+        return {
+          loss: labelLoss.add(domainLoss) as tf.Scalar,
+          metrics: { accuracy: batchAccuracy(logits, ys), labelLoss, domainLoss, domainAccuracy },
+        };
+      });
+      return { metrics, batchSize: ns };
+    },
+    validate: () => ({
+      ...validationMetrics(validation, forward, hp.batchSize),
+      extra: { lambda, targetAccuracy: target.labels ? lossAndAccuracy(target, forward, hp.batchSize).accuracy : null },
+    }),
+  });
 }

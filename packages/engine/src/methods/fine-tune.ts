@@ -6,48 +6,33 @@ import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';
 import { softmaxHead } from './heads.ts';
 import { childSeed } from './seeded-random.ts';
-import { earlyStoppingPatience } from './hyperparameters.ts';
-import { TwoRateOptimizer } from './two-rate-optimizer.ts';
 import { batchAccuracy, classifierForward, validationMetrics } from './classifier-forward.ts';
-import { runTrainingLoop, shuffledBatches } from './training-loop.ts';
+import { shuffledBatches } from './training-loop.ts';
+import { trainGradientMethod } from './gradient-method.ts';
 
 export async function fineTune(input: MethodInput): Promise<MethodResult> {
   const { suffix, train, validation, numClasses, hp, rand } = input;
   const head = softmaxHead('graft_head', numClasses, childSeed(rand));
   const forward = classifierForward(suffix, head);
-  const optimizer = new TwoRateOptimizer(suffix.trainableWeights, head.trainableWeights, hp.learningRate);
   let batches: Int32Array[] = [];
   let viewOf = new Int32Array(train.count);
-  try {
-    const { epochs } = await runTrainingLoop({
-      epochs: hp.epochs,
-      patience: earlyStoppingPatience(hp),
-      stepsPerEpoch: Math.ceil(train.count / hp.batchSize),
-      beginEpoch: () => {
-        batches = shuffledBatches(train.count, hp.batchSize, rand);
-        viewOf = Int32Array.from({ length: train.count }, () => Math.floor(rand() * train.views.length));
-      },
-      step: (_epoch, s) => {
-        const idx = batches[s];
-        const x = batchInputs(train, idx, (i) => viewOf[i]);
-        const y = batchLabels(train, idx, numClasses);
-        const metrics = optimizer.minimize(() => {
-          const logits = forward(x);
-          return { loss: tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar, metrics: { accuracy: batchAccuracy(logits, y) } };
-        });
-        return { metrics, batchSize: idx.length };
-      },
-      validate: () => validationMetrics(validation, forward, hp.batchSize),
-      weights: [...suffix.trainableWeights, ...head.trainableWeights],
-      signal: input.signal,
-      onProgress: input.onProgress,
-      onEpoch: input.onEpoch,
-    });
-    return { epochs, head };
-  } catch (err) {
-    head.dispose();
-    throw err;
-  } finally {
-    optimizer.dispose();
-  }
+  return trainGradientMethod(input, {
+    served: head,
+    stepsPerEpoch: Math.ceil(train.count / hp.batchSize),
+    beginEpoch: () => {
+      batches = shuffledBatches(train.count, hp.batchSize, rand);
+      viewOf = Int32Array.from({ length: train.count }, () => Math.floor(rand() * train.views.length));
+    },
+    step: (optimizer, _epoch, s) => {
+      const idx = batches[s];
+      const x = batchInputs(train, idx, (i) => viewOf[i]);
+      const y = batchLabels(train, idx, numClasses);
+      const metrics = optimizer.minimize(() => {
+        const logits = forward(x);
+        return { loss: tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar, metrics: { accuracy: batchAccuracy(logits, y) } };
+      });
+      return { metrics, batchSize: idx.length };
+    },
+    validate: () => validationMetrics(validation, forward, hp.batchSize),
+  });
 }

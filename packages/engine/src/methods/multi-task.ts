@@ -5,10 +5,9 @@ import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';
 import { softmaxHead } from './heads.ts';
 import { childSeed } from './seeded-random.ts';
-import { earlyStoppingPatience } from './hyperparameters.ts';
-import { TwoRateOptimizer } from './two-rate-optimizer.ts';
 import { batchAccuracy, classifierForward, validationMetrics } from './classifier-forward.ts';
-import { cycledBatches, runTrainingLoop } from './training-loop.ts';
+import { cycledBatches } from './training-loop.ts';
+import { trainGradientMethod } from './gradient-method.ts';
 
 export async function multiTask(input: MethodInput): Promise<MethodResult> {
   const { suffix, train, validation, numClasses, hp, rand } = input;
@@ -17,55 +16,36 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
   const targetHead = softmaxHead('graft_head', numClasses, childSeed(rand));
   const sourceHead = softmaxHead('graft_source_head', source.numClasses, childSeed(rand));
   const forward = classifierForward(suffix, targetHead);
-  const optimizer = new TwoRateOptimizer(
-    suffix.trainableWeights,
-    [...targetHead.trainableWeights, ...sourceHead.trainableWeights],
-    hp.learningRate,
-  );
   // an epoch walks the larger domain once; the smaller one is cycled
   const steps = Math.ceil(Math.max(train.count, source.set.count) / hp.batchSize);
   let tBatches: Int32Array[] = [];
   let sBatches: Int32Array[] = [];
-  try {
-    const { epochs } = await runTrainingLoop({
-      epochs: hp.epochs,
-      patience: earlyStoppingPatience(hp),
-      stepsPerEpoch: steps,
-      beginEpoch: () => {
-        tBatches = cycledBatches(train.count, hp.batchSize, steps, rand);
-        sBatches = cycledBatches(source.set.count, hp.batchSize, steps, rand);
-      },
-      step: (_epoch, s) => {
-        const xt = batchInputs(train, tBatches[s]);
-        const yt = batchLabels(train, tBatches[s], numClasses);
-        const xs = batchInputs(source.set, sBatches[s]);
-        const ys = batchLabels(source.set, sBatches[s], source.numClasses);
-        const metrics = optimizer.minimize(() => {
-          const nt = tBatches[s].length;
-          const feats = suffix.apply(tf.concat([xt, xs]), { training: false }) as tf.Tensor2D;
-          const tLogits = targetHead.apply(feats.slice([0, 0], [nt, -1])) as tf.Tensor2D;
-          const sLogits = sourceHead.apply(feats.slice([nt, 0], [-1, -1])) as tf.Tensor2D;
-          const targetLoss = tf.losses.softmaxCrossEntropy(yt, tLogits) as tf.Scalar;
-          const sourceLoss = tf.losses.softmaxCrossEntropy(ys, sLogits) as tf.Scalar;
-          return {
-            loss: sourceLoss.add(targetLoss.mul(hp.lambda)) as tf.Scalar,
-            metrics: { accuracy: batchAccuracy(tLogits, yt), targetLoss, sourceLoss, sourceAccuracy: batchAccuracy(sLogits, ys) },
-          };
-        });
-        return { metrics, batchSize: tBatches[s].length };
-      },
-      validate: () => validationMetrics(validation, forward, hp.batchSize),
-      weights: [...suffix.trainableWeights, ...targetHead.trainableWeights, ...sourceHead.trainableWeights],
-      signal: input.signal,
-      onProgress: input.onProgress,
-      onEpoch: input.onEpoch,
-    });
-    return { epochs, head: targetHead };
-  } catch (err) {
-    targetHead.dispose();
-    throw err;
-  } finally {
-    optimizer.dispose();
-    sourceHead.dispose();
-  }
+  return trainGradientMethod(input, {
+    served: targetHead,
+    auxiliary: sourceHead,
+    stepsPerEpoch: steps,
+    beginEpoch: () => {
+      tBatches = cycledBatches(train.count, hp.batchSize, steps, rand);
+      sBatches = cycledBatches(source.set.count, hp.batchSize, steps, rand);
+    },
+    step: (optimizer, _epoch, s) => {
+      const nt = tBatches[s].length;
+      const x = tf.concat([batchInputs(train, tBatches[s]), batchInputs(source.set, sBatches[s])]);
+      const yt = batchLabels(train, tBatches[s], numClasses);
+      const ys = batchLabels(source.set, sBatches[s], source.numClasses);
+      const metrics = optimizer.minimize(() => {
+        const feats = suffix.apply(x, { training: false }) as tf.Tensor2D;
+        const tLogits = targetHead.apply(feats.slice([0, 0], [nt, -1])) as tf.Tensor2D;
+        const sLogits = sourceHead.apply(feats.slice([nt, 0], [-1, -1])) as tf.Tensor2D;
+        const targetLoss = tf.losses.softmaxCrossEntropy(yt, tLogits) as tf.Scalar;
+        const sourceLoss = tf.losses.softmaxCrossEntropy(ys, sLogits) as tf.Scalar;
+        return {
+          loss: sourceLoss.add(targetLoss.mul(hp.lambda)) as tf.Scalar,
+          metrics: { accuracy: batchAccuracy(tLogits, yt), targetLoss, sourceLoss, sourceAccuracy: batchAccuracy(sLogits, ys) },
+        };
+      });
+      return { metrics, batchSize: nt };
+    },
+    validate: () => validationMetrics(validation, forward, hp.batchSize),
+  });
 }

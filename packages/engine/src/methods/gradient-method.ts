@@ -1,0 +1,43 @@
+// The frame shared by the gradient-trained methods (fine_tune, multi_task, DANN): the backbone suffix plus the
+// method's heads learn under the two-rate optimiser inside the one training loop; the served head is returned,
+// auxiliary heads (source head, domain discriminator) and optimiser state are freed on every path.
+import type { LayerStack } from './heads.ts';
+import type { MethodInput, MethodResult } from './method.ts';
+import { earlyStoppingPatience } from './hyperparameters.ts';
+import { TwoRateOptimizer } from './two-rate-optimizer.ts';
+import { runTrainingLoop, type TrainingLoopOptions } from './training-loop.ts';
+
+export interface GradientMethodPlan extends Pick<TrainingLoopOptions, 'stepsPerEpoch' | 'beginEpoch' | 'validate'> {
+  /** pooled features -> class logits, kept for the served model */
+  served: LayerStack;
+  /** heads that only help training */
+  auxiliary?: LayerStack;
+  step(optimizer: TwoRateOptimizer, epoch: number, step: number, progress: number): ReturnType<TrainingLoopOptions['step']>;
+}
+
+export async function trainGradientMethod(input: MethodInput, plan: GradientMethodPlan): Promise<MethodResult> {
+  const { suffix, hp } = input;
+  const headWeights = [...plan.served.trainableWeights, ...(plan.auxiliary?.trainableWeights ?? [])];
+  const optimizer = new TwoRateOptimizer(suffix.trainableWeights, headWeights, hp.learningRate);
+  try {
+    const { epochs } = await runTrainingLoop({
+      epochs: hp.epochs,
+      patience: earlyStoppingPatience(hp),
+      stepsPerEpoch: plan.stepsPerEpoch,
+      beginEpoch: plan.beginEpoch,
+      step: (epoch, s, progress) => plan.step(optimizer, epoch, s, progress),
+      validate: plan.validate,
+      weights: [...suffix.trainableWeights, ...headWeights],
+      signal: input.signal,
+      onProgress: input.onProgress,
+      onEpoch: input.onEpoch,
+    });
+    return { epochs, head: plan.served };
+  } catch (err) {
+    plan.served.dispose();
+    throw err;
+  } finally {
+    optimizer.dispose();
+    plan.auxiliary?.dispose();
+  }
+}

@@ -1,0 +1,90 @@
+// loadBackbone: a registered pretrained backbone (or a user's TF.js model) at the requested image size,
+// as one Keras model image -> pooled features, with split() for the frozen-prefix / trainable-suffix design.
+import * as tf from '@tensorflow/tfjs';
+import { ErrorCode, GraftError, type BackboneRef } from '@graft/spec';
+import { initBackend } from '../runtime/backend.ts';
+import { adaptInputSize } from './adapt-input-size.ts';
+import { blockEnds } from './blocks.ts';
+import type { KerasModelTopology } from './keras-topology.ts';
+import { defaultBackboneId, findBackbone, listBackbones, type BackboneInfo } from './registry.ts';
+import { splitAtBlocks, type SplitModel } from './split.ts';
+import { loadUserModel } from './user-model.ts';
+
+export interface Backbone {
+  info: BackboneInfo;
+  imageSize: number;
+  /** image [n, s, s, 3] in info.pixelRange -> pooled features [n, info.featureDim] */
+  model: tf.LayersModel;
+  /** Prefix and suffix share the layers (and weights) of `model`. */
+  split(trainableBlocks: number | 'all'): SplitModel;
+  dispose(): void;
+}
+
+/** A model from a topology and named weights; every weight of the model must be provided. */
+export async function buildModel(topology: KerasModelTopology, weights: tf.NamedTensorMap): Promise<tf.LayersModel> {
+  const model = await tf.models.modelFromJSON({ modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'] });
+  const needed: tf.NamedTensorMap = {};
+  for (const w of model.weights) {
+    const value = weights[w.originalName];
+    if (!value) throw new Error(`no pretrained value for weight ${w.originalName}`);
+    needed[w.originalName] = value;
+  }
+  model.loadWeights(needed);
+  return model;
+}
+
+function checkImageSize(info: BackboneInfo, imageSize: number): void {
+  const { min, max, multipleOf } = info.imageSizes;
+  if (!Number.isInteger(imageSize) || imageSize < min || imageSize > max || imageSize % multipleOf !== 0) {
+    throw new GraftError(
+      ErrorCode.invalidHyperparameters,
+      `imageSize ${imageSize} is not valid for backbone ${info.id}: use ${min}…${max}${multipleOf > 1 ? `, a multiple of ${multipleOf}` : ''}`,
+    );
+  }
+}
+
+export function makeBackbone(info: BackboneInfo, imageSize: number, model: tf.LayersModel, ends: string[]): Backbone {
+  return {
+    info,
+    imageSize,
+    model,
+    split(trainableBlocks) {
+      try {
+        return splitAtBlocks(model, ends, trainableBlocks);
+      } catch (err) {
+        if (err instanceof RangeError) throw new GraftError(ErrorCode.invalidHyperparameters, `${err.message} (backbone ${info.id} has ${ends.length} blocks)`);
+        throw err;
+      }
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+async function loadRegistered(id: string, imageSize: number | undefined): Promise<Backbone> {
+  const entry = findBackbone(id);
+  if (!entry) {
+    throw new GraftError(ErrorCode.unknownBackbone, `unknown backbone "${id}"; registered: ${listBackbones().map((b) => b.id).join(', ')}, or { url } of a TF.js layers model`);
+  }
+  const size = imageSize ?? entry.info.nativeImageSize;
+  checkImageSize(entry.info, size);
+  let weights: tf.NamedTensorMap = {};
+  try {
+    const source = entry.read();
+    weights = source.weights;
+    const model = await buildModel(adaptInputSize(source.topology, size), weights);
+    const featureDim = model.outputs[0].shape[1];
+    if (featureDim !== entry.info.featureDim) throw new Error(`features have ${featureDim} dims, registry says ${entry.info.featureDim}`);
+    return makeBackbone(structuredClone(entry.info), size, model, blockEnds(id, model));
+  } catch (err) {
+    throw new GraftError(ErrorCode.backboneLoadFailed, `backbone ${id} failed to load: ${(err as Error).message}`);
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+}
+
+/** Loads a backbone (default mobilenet_v2 at its native size). Initialises the TF.js backend if needed. */
+export async function loadBackbone(ref: BackboneRef | undefined, opts: { imageSize?: number; allowedFileRoot?: string } = {}): Promise<Backbone> {
+  await initBackend();
+  if (typeof ref === 'object' && ref !== null) return loadUserModel(ref, opts);
+  return loadRegistered(ref ?? defaultBackboneId, opts.imageSize);
+}

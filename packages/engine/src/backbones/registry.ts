@@ -1,0 +1,97 @@
+// The registered pretrained backbones: what each one is, which inputs it takes and where it comes from.
+// Pixel ranges checked against nsfwjs' own preprocessing (dist/esm/core.js divides by 255 for every
+// model) and, for mobilenet_v2_mid, against its graph, whose hub_input node maps 0..1 to −1..1 itself.
+import * as tf from '@tensorflow/tfjs';
+import { graphToLayers } from './graph-to-layers.ts';
+import { unwrapTopology, type KerasModelTopology } from './keras-topology.ts';
+import { readNsfwjsModel, type NsfwjsModelName } from './nsfwjs-loader.ts';
+
+export interface BackboneInfo {
+  id: string;
+  name: string;
+  nativeImageSize: number;
+  imageSizes: { min: number; max: number; multipleOf: number };
+  pixelRange: [number, number];
+  blocks: number;
+  featureDim: number;
+  source: string;
+}
+
+export interface PretrainedSource {
+  topology: KerasModelTopology;
+  /** Pretrained weights by their layer-weight names; the caller disposes them after loading. */
+  weights: tf.NamedTensorMap;
+}
+
+interface RegistryEntry {
+  info: BackboneInfo;
+  read(): PretrainedSource;
+}
+
+function fromNsfwjs(name: NsfwjsModelName): () => PretrainedSource {
+  return () => {
+    const packaged = readNsfwjsModel(name);
+    const weights = tf.io.decodeWeights(packaged.weightData, packaged.weightSpecs);
+    if (packaged.format === 'graph-model') {
+      const converted = graphToLayers(packaged.modelTopology as never, weights);
+      const used = new Set(Object.values(converted.weights));
+      for (const t of Object.values(weights)) if (!used.has(t)) t.dispose();
+      return converted;
+    }
+    return { topology: unwrapTopology(packaged.modelTopology), weights };
+  };
+}
+
+const entries: RegistryEntry[] = [
+  {
+    info: {
+      id: 'mobilenet_v2',
+      name: 'MobileNetV2 1.0 (Keras), pretrained weights from nsfwjs',
+      nativeImageSize: 224,
+      // the stem's ZeroPadding2D assumes even sizes at every stride-2 step
+      imageSizes: { min: 32, max: 512, multipleOf: 32 },
+      pixelRange: [0, 1],
+      blocks: 18, // 17 inverted-residual blocks + the final 1×1 conv (Conv_1)
+      featureDim: 1280,
+      source: 'npm nsfwjs dist/models/mobilenet_v2',
+    },
+    read: fromNsfwjs('mobilenet_v2'),
+  },
+  {
+    info: {
+      id: 'mobilenet_v2_mid',
+      name: 'MobileNetV2 1.4 (TF-Hub graph converted to layers), pretrained weights from nsfwjs',
+      nativeImageSize: 224,
+      imageSizes: { min: 32, max: 512, multipleOf: 32 },
+      pixelRange: [0, 1],
+      blocks: 18,
+      featureDim: 1792,
+      source: 'npm nsfwjs dist/models/mobilenet_v2_mid',
+    },
+    read: fromNsfwjs('mobilenet_v2_mid'),
+  },
+  {
+    info: {
+      id: 'inception_v3',
+      name: 'InceptionV3 (Keras), pretrained weights from nsfwjs',
+      nativeImageSize: 299,
+      // 75 px is the smallest input whose feature map stays ≥ 1×1 through the valid-padded reductions
+      imageSizes: { min: 75, max: 512, multipleOf: 1 },
+      pixelRange: [0, 1],
+      blocks: 11, // mixed0 … mixed10
+      featureDim: 2048,
+      source: 'npm nsfwjs dist/models/inception_v3',
+    },
+    read: fromNsfwjs('inception_v3'),
+  },
+];
+
+export const defaultBackboneId = 'mobilenet_v2';
+
+export function listBackbones(): BackboneInfo[] {
+  return entries.map((e) => structuredClone(e.info));
+}
+
+export function findBackbone(id: string): RegistryEntry | undefined {
+  return entries.find((e) => e.info.id === id);
+}

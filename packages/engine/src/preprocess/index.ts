@@ -1,0 +1,1 @@
+export { decodeImage, defaultMaxPixels, type Preprocessing } from './decode-image.ts';

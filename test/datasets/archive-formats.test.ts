@@ -34,6 +34,11 @@ describe('archive formats', () => {
     assert.equal(ds.items.length, 6);
   });
 
+  test('nested wrapper folders (mydata/train/<class>/<image>) are not taken for classes', async () => {
+    const ds = await prepareArchive(s, await makeImageFolderZip({ topFolder: 'mydata/train', perClass: 2, size: 32 }), { requireLabels: true });
+    assert.deepEqual(ds.labels, ['green_circle', 'red_square']);
+  });
+
   test('a tar made by the tar package', async () => {
     const tarball = await makeImageFolderTar({ perClass: 3, size: 32, patterns: defaultPatterns.slice(0, 3) });
     const ds = await prepareArchive(s, tarball, { requireLabels: true });

@@ -155,6 +155,7 @@ describe('file://', () => {
 
   test('without a configured DATASETS_DIR file:// is refused; a missing file inside is download_failed', async () => {
     await assertFails(fromUrl(pathToFileURL(path.join(root, 'team', 'data.zip')).href), s, 'url_not_allowed', /file:\/\/ URLs are disabled on this server/);
+    await assertFails(fromUrl(pathToFileURL(path.join(root, 'team', 'data.zip')).href, { allowedFileRoot: path.join(s.dir, 'no-such-dir') }), s, 'url_not_allowed', /datasets folder .* does not exist/);
     await assertFails(fromUrl(pathToFileURL(path.join(root, 'nope.zip')).href, { allowedFileRoot: root }), s, 'download_failed', /there is no file .* in the datasets folder/);
   });
 });

@@ -24,6 +24,11 @@ describe('too_few_classes', () => {
     await assertArchiveFails(s, zip, labelled, 'too_few_classes', /only 1 class \('cat'\)/);
   });
 
+  test('one class under two wrapper folders', async () => {
+    const zip = await makeImageFolderZip({ perClass: 2, size: 32, topFolder: 'export/v2', patterns: [{ name: 'cat', color: [200, 0, 0], shape: 'circle' }] });
+    await assertArchiveFails(s, zip, labelled, 'too_few_classes', /only 1 class \('cat'\)/);
+  });
+
   test('a second class whose files are all unusable does not count', async () => {
     const files = new Map([...images].filter(([n]) => n.startsWith('red_square/')));
     files.set('dog/readme.txt', Buffer.from('dog pictures coming soon'));

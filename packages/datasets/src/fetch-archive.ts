@@ -110,7 +110,12 @@ async function localFileUrl(u: URL, opts: FetchOptions): Promise<string> {
   } catch (err) {
     throw new GraftError(ErrorCode.urlNotAllowed, `'${u.href}' is not a local file URL (${(err as Error).message})`);
   }
-  const root = await realpath(opts.allowedFileRoot);
+  let root: string;
+  try {
+    root = await realpath(opts.allowedFileRoot);
+  } catch {
+    throw new GraftError(ErrorCode.urlNotAllowed, `file:// URLs are disabled on this server (its datasets folder ${opts.allowedFileRoot} does not exist); use an http(s) URL or upload the archive`);
+  }
   const outside = () =>
     new GraftError(ErrorCode.urlNotAllowed, `file:// URLs must point inside the datasets folder ${root}; '${file}' is outside it`);
   // Checked before touching the file (nothing is revealed about paths outside) and again after resolving links.

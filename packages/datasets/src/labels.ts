@@ -22,18 +22,15 @@ const labelsFileName = 'labels.csv';
 
 /** Assigns a label to every extracted file (images are checked later); `files` are relative POSIX paths. */
 export async function readLayout(root: string, files: string[], requireLabels: boolean): Promise<DatasetLayout> {
-  const tops = new Set(files.map((f) => f.split('/')[0]!));
-  const topFolder = tops.size === 1 && files.every((f) => f.includes('/')) ? [...tops][0]! : null;
-  const csv =
-    files.find((f) => f.toLowerCase() === labelsFileName) ??
-    (topFolder === null ? undefined : files.find((f) => f.toLowerCase() === `${topFolder}/${labelsFileName}`.toLowerCase()));
+  const levels = wrapperLevels(files);
+  const csv = levels.map((level) => files.find((f) => f.startsWith(level) && f.slice(level.length).toLowerCase() === labelsFileName)).find((f) => f !== undefined);
   if (csv) return readLabelsCsv(root, csv, files);
 
-  // One top folder holding class folders is a wrapper; one holding only images is a class of its own when labels
-  // are required (and then too few classes), or a plain folder of unlabelled images when they are not.
-  const wrapped = topFolder !== null && (!requireLabels || files.some((f) => f.split('/').length >= 3));
-  const base = wrapped ? `${topFolder}/` : '';
+  // The innermost wrapper may hold images only: then it is a class of its own when labels are required (and too
+  // few classes will be reported), or a plain folder of unlabelled images when they are not.
+  let base = levels.at(-1)!;
   const inClassFolder = (f: string) => f.slice(base.length).includes('/');
+  if (levels.length > 1 && requireLabels && !files.some(inClassFolder)) base = levels.at(-2)!;
   if (!files.some(inClassFolder)) return { kind: 'flat', files: files.map((rel) => ({ rel, label: null })), skipped: [] };
   const layout: DatasetLayout = { kind: 'folders', files: [], skipped: [] };
   for (const rel of files) {
@@ -41,6 +38,20 @@ export async function readLayout(root: string, files: string[], requireLabels: b
     else layout.skipped.push({ entry: rel, reason: 'not inside a class folder; move it into the folder of its class' });
   }
   return layout;
+}
+
+/**
+ * Prefixes of the folders that wrap everything ('' first): zipping a folder adds one ("mydata/"), exports often
+ * two ("mydata/train/"). They are not classes.
+ */
+function wrapperLevels(files: string[]): string[] {
+  const levels = [''];
+  for (;;) {
+    const base = levels.at(-1)!;
+    const tops = new Set(files.map((f) => f.slice(base.length).split('/')[0]!));
+    if (tops.size !== 1 || !files.every((f) => f.slice(base.length).includes('/'))) return levels;
+    levels.push(`${base}${[...tops][0]}/`);
+  }
 }
 
 const pathHeaders = new Set(['path', 'file', 'filename', 'file_name', 'filepath', 'image', 'image_path', 'img']);

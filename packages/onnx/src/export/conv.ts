@@ -55,26 +55,29 @@ function conv(l: LayerExport, x: Value, w: Float32Array, wDims: number[], bias: 
   );
 }
 
+/** A 4-D row-major array with its axes permuted: result axis k is source axis perm[k]. */
+function transpose4d(data: Float32Array, shape: number[], perm: number[]): Float32Array {
+  const out = new Float32Array(data.length);
+  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+  const [d0, d1, d2, d3] = perm.map((p) => shape[p]);
+  const [s0, s1, s2, s3] = perm.map((p) => strides[p]);
+  let k = 0;
+  for (let a = 0; a < d0; a++)
+    for (let b = 0; b < d1; b++)
+      for (let c = 0; c < d2; c++) for (let d = 0; d < d3; d++) out[k++] = data[a * s0 + b * s1 + c * s2 + d * s3];
+  return out;
+}
+
 /** Keras kernel [kh, kw, in, out] -> ONNX weight [out, in, kh, kw]. */
 function convWeight(k: { shape: number[]; data: Float32Array }): { data: Float32Array; dims: number[] } {
   const [kh, kw, cin, cout] = k.shape;
-  const out = new Float32Array(k.data.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = k.data[((y * kw + x) * cin + i) * cout + o];
-  return { data: out, dims: [cout, cin, kh, kw] };
+  return { data: transpose4d(k.data, k.shape, [3, 2, 0, 1]), dims: [cout, cin, kh, kw] };
 }
 
 /** Depthwise kernel [kh, kw, in, mult] -> grouped weight [in*mult, 1, kh, kw]; TF's output channel c*mult+m is ONNX's group c, member m. */
 function depthwiseWeight(k: { shape: number[]; data: Float32Array }): { data: Float32Array; dims: number[] } {
   const [kh, kw, cin, mult] = k.shape;
-  const out = new Float32Array(k.data.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let c = 0; c < cin; c++)
-        for (let m = 0; m < mult; m++) out[((c * mult + m) * kh + y) * kw + x] = k.data[((y * kw + x) * cin + c) * mult + m];
-  return { data: out, dims: [cin * mult, 1, kh, kw] };
+  return { data: transpose4d(k.data, k.shape, [2, 3, 0, 1]), dims: [cin * mult, 1, kh, kw] };
 }
 
 function geometry(l: LayerExport) {

@@ -2,12 +2,7 @@
 import { createRequire } from 'node:module';
 import type { Evaluation, Method } from '@graft/spec';
 import type { ResolvedHyperparameters } from '../methods/hyperparameters.ts';
-
-export interface Preprocessing {
-  imageSize: number;
-  pixelRange: [number, number];
-  resize: 'cover' | 'fill';
-}
+import type { Preprocessing } from '../preprocess/index.ts';
 
 export interface ModelMetadata {
   /** class names in the order of the model's output probabilities */

@@ -1,0 +1,9 @@
+// @graft/engine: the transfer-learning core as a library (used by the worker, /predict and the `graft` CLI).
+// Backbones, runtime, preprocessing and the activation cache come from the BACKBONE side; train(), the methods,
+// metrics and checkpoints from the METHODS side.
+export { initBackend, type BackendName } from './runtime/backend.ts';
+export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type SplitModel } from './backbones/index.ts';
+export { decodeImage, defaultMaxPixels, type Preprocessing } from './preprocess/index.ts';
+export { loadCheckpoint, saveCheckpoint, buildServedModel, type ModelMetadata } from './checkpoint/index.ts';
+export { resolveHyperparameters, defaultImageSize, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
+export { evaluate, accuracy, confusionMatrix, perClassMetrics, macroF1, topKAccuracy } from './metrics/index.ts';

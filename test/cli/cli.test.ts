@@ -12,7 +12,6 @@ import { seedServedJob, type ServedJob } from '../support/served-job.ts';
 import { defaultPatterns, encodeImage, makeImageFolderZip, mulberry32, renderPattern } from '../support/images.ts';
 
 const main = path.resolve(import.meta.dirname, '../../apps/cli/src/main.ts');
-let api: TestApi;
 let job: ServedJob;
 let dir: string;
 
@@ -24,8 +23,9 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
+const api: TestApi = await startTestApi();
+
 before(async () => {
-  api = await startTestApi();
   job = await seedServedJob(api);
   dir = await mkdtemp(path.join(tmpdir(), 'graft-cli-'));
   const rand = mulberry32(2);

@@ -5,13 +5,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import yauzl from 'yauzl';
-import { decodeImage } from '@graft/engine';
+import { decodeBatch } from '@graft/serving';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { seedServedJob, type ServedJob } from '../support/served-job.ts';
 import { defaultPatterns, encodeImage, mulberry32, renderPattern } from '../support/images.ts';
 import { serveBuffer, startServer } from '../support/http-server.ts';
 
-let api: TestApi;
 let job: ServedJob;
 let images: Buffer[];
 let served: number[][];
@@ -47,8 +46,9 @@ function unzip(zip: Buffer): Promise<Map<string, Buffer>> {
   });
 }
 
+const api: TestApi = await startTestApi();
+
 before(async () => {
-  api = await startTestApi();
   job = await seedServedJob(api, { seed: 11 });
   const rand = mulberry32(5);
   images = await Promise.all([0, 1, 2].map((i) => encodeImage(renderPattern(defaultPatterns[i]!, rand, { size: 40 }), 40)));
@@ -71,8 +71,8 @@ test('the model zip opens with tf.loadLayersModel from a plain web server and pr
   try {
     const model = await tf.loadLayersModel(server.url('/m/model.json'));
     const size = metadata.preprocessing.imageSize;
-    const rows = await Promise.all(images.map((b) => decodeImage(b, metadata.preprocessing)));
-    const out = tf.tidy(() => (model.predict(tf.tensor4d(Float32Array.from(rows.flatMap((r) => [...r])), [rows.length, size, size, 3])) as tf.Tensor).arraySync() as number[][]);
+    const pixels = await decodeBatch(images, metadata.preprocessing, { maxImagePixels: 1e7 });
+    const out = tf.tidy(() => (model.predict(tf.tensor4d(pixels, [images.length, size, size, 3])) as tf.Tensor).arraySync() as number[][]);
     out.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(v - served[i]![c]!) < 1e-4, `image ${i} class ${c}: ${v} vs ${served[i]![c]}`)));
     model.dispose();
   } finally {
@@ -86,8 +86,8 @@ test('format=onnx gives an ONNX file that ONNX Runtime runs to the same predicti
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(new Uint8Array(res.body));
   const size = job.imageSize;
-  const rows = await Promise.all(images.map((b) => decodeImage(b, { imageSize: size, pixelRange: [0, 1], resize: 'cover' })));
-  const input = new ort.Tensor('float32', Float32Array.from(rows.flatMap((r) => [...r])), [rows.length, size, size, 3]);
+  const pixels = await decodeBatch(images, { imageSize: size, pixelRange: [0, 1], resize: 'cover' }, { maxImagePixels: 1e7 });
+  const input = new ort.Tensor('float32', pixels, [images.length, size, size, 3]);
   const result = await session.run({ [session.inputNames[0]!]: input });
   const probs = result[session.outputNames[0]!]!.data as Float32Array;
   served.forEach((row, i) => row.forEach((v, c) => assert.ok(Math.abs(probs[i * row.length + c]! - v) < 1e-4)));

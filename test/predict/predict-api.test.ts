@@ -5,28 +5,28 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { decodeImage } from '@graft/engine';
+import { decodeBatch } from '@graft/serving';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { seedServedJob, type ServedJob } from '../support/served-job.ts';
 import { defaultPatterns, encodeImage, mulberry32, renderPattern } from '../support/images.ts';
 import { serveBuffer, startServer } from '../support/http-server.ts';
 
-let api: TestApi;
 let job: ServedJob;
 let images: Buffer[];
 
 /** What the checkpoint's own TF.js model says for these images, decoded the way training decodes. */
 async function expectedScores(bytes: Buffer[]): Promise<number[][]> {
   const size = job.imageSize;
-  const rows = await Promise.all(bytes.map((b) => decodeImage(b, { imageSize: size, pixelRange: [0, 1], resize: 'cover' })));
-  const input = tf.tensor4d(Float32Array.from(rows.flatMap((r) => [...r])), [bytes.length, size, size, 3]);
+  const pixels = await decodeBatch(bytes, { imageSize: size, pixelRange: [0, 1], resize: 'cover' }, { maxImagePixels: 1e7 });
+  const input = tf.tensor4d(pixels, [bytes.length, size, size, 3]);
   const out = tf.tidy(() => (job.model.predict(input) as tf.Tensor).arraySync() as number[][]);
   input.dispose();
   return out;
 }
 
+const api: TestApi = await startTestApi();
+
 before(async () => {
-  api = await startTestApi();
   job = await seedServedJob(api);
   const rand = mulberry32(3);
   images = await Promise.all(

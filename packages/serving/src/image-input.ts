@@ -2,9 +2,9 @@
 // model's input tensor data. Decoding and preprocessing go through the engine's decodeImage — the
 // same code path training used — with the checkpoint's own preprocessing, so a served image is
 // prepared exactly as the training images were.
-import * as engine from '@graft/engine';
+import { decodeImage } from '@graft/engine';
 import { GraftError } from '@graft/spec';
-import type { ServedPreprocessing } from './served-metadata.ts';
+import type { Preprocessing } from '@graft/engine';
 
 export type ImageRef = string | { base64: string } | { url: string };
 
@@ -71,16 +71,11 @@ async function downloadImage(url: string, where: string, index: number, limits: 
   return Buffer.concat(chunks);
 }
 
-// TRANSITIONAL: the engine's index does not export decodeImage yet (packages/engine/src/preprocess has
-// it); read it off the namespace so the app still loads until it does, then import it by name.
-type DecodeImage = (input: Buffer, p: ServedPreprocessing, opts: { maxPixels: number }) => Promise<Float32Array>;
-const decodeImage: DecodeImage = (...args) => (engine as unknown as { decodeImage: DecodeImage }).decodeImage(...args);
-
 /**
  * Decodes and preprocesses encoded images into one batch (n × size × size × 3, HWC, float32).
  * An image that is not a PNG/JPEG/WebP (or is too large) fails the request, naming its index.
  */
-export async function decodeBatch(images: Buffer[], preprocessing: ServedPreprocessing, limits: Pick<ImageInputLimits, 'maxImagePixels'>): Promise<Float32Array> {
+export async function decodeBatch(images: Buffer[], preprocessing: Preprocessing, limits: Pick<ImageInputLimits, 'maxImagePixels'>): Promise<Float32Array> {
   const decoded = await Promise.all(
     images.map(async (bytes, index) => {
       try {

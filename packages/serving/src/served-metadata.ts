@@ -1,13 +1,5 @@
-// What serving needs from a checkpoint's metadata.json (written by the engine's checkpoint saver):
+// What serving reads from a checkpoint's metadata.json (written by the engine's checkpoint saver):
 // the class labels in output order and the preprocessing the model was trained with.
-export interface ServedPreprocessing {
-  imageSize: number;
-  pixelRange: [number, number];
-  resize: 'cover' | 'fill';
-}
+import type { ModelMetadata } from '@graft/engine';
 
-export interface ServedMetadata {
-  labels: string[];
-  preprocessing: ServedPreprocessing;
-  [key: string]: unknown;
-}
+export type ServedMetadata = Pick<ModelMetadata, 'labels' | 'preprocessing'>;

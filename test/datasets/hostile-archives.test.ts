@@ -2,7 +2,7 @@
 // Each one must fail the job with a code and a message that tells the user what to fix, leave nothing on disk
 // and leave the process running.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeImageFolderFiles, makeImageFolderZip, zipEntries } from '../support/images.ts';
@@ -11,6 +11,7 @@ import { assertArchiveFails, prepareArchive, scratch, type Scratch } from '../su
 
 let s: Scratch;
 let images: Map<string, Buffer>;
+const openFiles = () => readdirSync('/proc/self/fd').length;
 before(async () => {
   s = await scratch();
   images = await makeImageFolderFiles({ perClass: 2, size: 32 });
@@ -84,6 +85,14 @@ describe('archive_too_large (bombs, not trusting headers)', () => {
     const tgz = tarEntries([...asTar(images), { name: '.cache/zeros', data: zeros }], { gzip: true });
     assert.ok(tgz.length < 200 * 1024);
     await assertArchiveFails(s, tgz, { ...labelled, limits }, 'archive_too_large', /unpacks to more than 4\.0 MiB/);
+  });
+
+  test('a tar.gz bomb in an image entry is stopped while being written, and its file is closed', async () => {
+    const tgz = tarEntries([...asTar(images), { name: 'red_square/zeros.png', data: zeros }], { gzip: true });
+    const before = openFiles();
+    await assertArchiveFails(s, tgz, { ...labelled, limits }, 'archive_too_large', /unpacks to more than 4\.0 MiB/);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // handles close asynchronously
+    assert.equal(openFiles(), before);
   });
 
   test('too many entries', async () => {

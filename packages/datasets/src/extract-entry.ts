@@ -57,6 +57,8 @@ export class ExtractionTarget implements ExtractResult {
   private readonly claimedDirs = new Set<string>();
   private readonly createdDirs = new Set<string>();
   private readonly written: ByteBudget;
+  // Ends writes still waiting for data when an extraction fails, so that no file stays open.
+  private readonly writes = new AbortController();
   private entries = 0;
 
   constructor(
@@ -110,8 +112,12 @@ export class ExtractionTarget implements ExtractResult {
       this.createdDirs.add(dir);
     }
     // 'wx': never follow or replace anything already there.
-    await pipeline(source, this.written.meter(), createWriteStream(target, { flags: 'wx' }));
+    await pipeline(source, this.written.meter(), createWriteStream(target, { flags: 'wx' }), { signal: this.writes.signal });
     this.files.push(segments.join('/'));
+  }
+
+  abortWrites(): void {
+    this.writes.abort();
   }
 }
 

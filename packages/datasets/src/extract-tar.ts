@@ -85,6 +85,8 @@ export async function extractTar(file: string, gzipped: boolean, target: Extract
     await Promise.all(writes);
     if (failure !== undefined) throw failure;
   } catch (err) {
+    target.abortWrites();
+    await Promise.all(writes);
     throw archiveError(kind, feedError ?? failure ?? err);
   }
 }

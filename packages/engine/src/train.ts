@@ -1,0 +1,271 @@
+// train(): the engine's entry point. Resolves the hyperparameters, splits the labelled data, loads the
+// backbone and cuts it at `trainableBlocks`, computes the frozen prefix's activations ONCE (per image and per
+// augmentation view), hands the cached sets to the method, evaluates, and assembles the served model.
+import * as tf from '@tensorflow/tfjs';
+import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, type Evaluation, type Hyperparameters, type Method } from '@graft/spec';
+import type { DatasetItem, ImageDataset } from '@graft/datasets';
+import { initBackend } from './runtime/backend.ts';
+import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
+import { computePrefixActivations, type PrefixActivations } from './activations/index.ts';
+import type { ExampleSet } from './methods/example-set.ts';
+import type { MethodInput, TransferMethod } from './methods/method.ts';
+import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
+import { seededRandom } from './methods/seeded-random.ts';
+import { stratifiedSplit } from './methods/validation-split.ts';
+import { fineTune } from './methods/fine-tune.ts';
+import { featureExtraction } from './methods/feature-extraction.ts';
+import { multiTask } from './methods/multi-task.ts';
+import { dann } from './methods/dann.ts';
+import { classifierForward, predictProbabilities } from './methods/classifier-forward.ts';
+import { throwIfCancelled } from './methods/training-loop.ts';
+import { evaluate } from './metrics/classification.ts';
+import { buildServedModel } from './checkpoint/served-model.ts';
+import { saveCheckpoint } from './checkpoint/checkpoint-files.ts';
+import { graftVersion, type ModelMetadata } from './checkpoint/metadata.ts';
+import type { Preprocessing } from './preprocess/index.ts';
+
+export interface EngineLogger {
+  info(o: object | string, msg?: string): void;
+  warn(o: object | string, msg?: string): void;
+  debug(o: object | string, msg?: string): void;
+}
+
+export interface TrainInput {
+  method: Method;
+  backbone?: BackboneRef;
+  hyperparameters?: Hyperparameters;
+  /** labelled data of the task; for domain_adaptation the unlabelled target domain (labels, if any, only evaluate) */
+  target: ImageDataset;
+  /** labelled source domain (multi_task, domain_adaptation) */
+  source?: ImageDataset;
+  validation?: ImageDataset;
+  /** checked every batch: the run stops with GraftError('cancelled') */
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, stage: string) => void | Promise<void>;
+  onEpoch?: (m: EpochMetrics) => void | Promise<void>;
+  logger?: EngineLogger;
+}
+
+export interface TrainedModel {
+  labels: string[];
+  epochs: EpochMetrics[];
+  evaluation: Evaluation;
+  /** the SERVED model: image [n,s,s,3] preprocessed by decodeImage -> class probabilities [n, labels.length] */
+  model: tf.LayersModel;
+  metadata: ModelMetadata;
+  /** writes model.json + weights.bin + metadata.json */
+  save(dir: string): Promise<void>;
+  dispose(): void;
+}
+
+const methods: Record<Method, TransferMethod> = {
+  fine_tune: fineTune,
+  feature_extraction: featureExtraction,
+  multi_task: multiTask,
+  domain_adaptation: dann,
+};
+
+/** Augmented views cached per training image for fine_tune (besides the plain one): variety at 3× prefix cost. */
+const AUGMENTED_VIEWS = 2;
+
+/** Share of the progress bar per stage (the prefix pass and the epochs dominate). */
+const PROGRESS = { backbone: 0.02, activations: 0.35, training: 0.95 };
+
+const silentLogger: EngineLogger = { info() {}, warn() {}, debug() {} };
+
+/** Class index per item against `labels`; a label outside them is the user's mistake, named in the error. */
+function labelIndices(items: DatasetItem[], labels: string[], what: string): Int32Array {
+  const index = new Map(labels.map((l, i) => [l, i]));
+  return Int32Array.from(items, (it) => {
+    const i = it.label === null ? undefined : index.get(it.label);
+    if (i === undefined) {
+      throw new GraftError(
+        'bad_labels',
+        it.label === null
+          ? `The ${what} has unlabelled images (e.g. ${it.file}); this method needs every image in a class folder or in labels.csv.`
+          : `The ${what} has the class '${it.label}', which the training data does not have (classes: ${labels.join(', ')}).`,
+      );
+    }
+    return i;
+  });
+}
+
+function requireLabelled(ds: ImageDataset, what: string, minClasses: number): void {
+  if (ds.items.length === 0) throw new GraftError('no_images', `The ${what} has no images.`);
+  if (ds.labels.length < minClasses) {
+    throw new GraftError('too_few_classes', `The ${what} has ${ds.labels.length} class(es); at least ${minClasses} are needed.`);
+  }
+}
+
+interface LabelledPart {
+  items: DatasetItem[];
+  labels: Int32Array;
+}
+
+/** Train/validation parts of labelled data: the given validation set, or a stratified seeded hold-out. */
+function splitLabelled(ds: ImageDataset, labels: string[], validation: ImageDataset | undefined, hp: ResolvedHyperparameters, rand: () => number, what: string) {
+  const y = labelIndices(ds.items, labels, what);
+  if (validation) {
+    return { train: { items: ds.items, labels: y }, validation: { items: validation.items, labels: labelIndices(validation.items, labels, 'validation set') } };
+  }
+  const split = stratifiedSplit(y, hp.validationSplit, rand);
+  const part = (idx: number[]): LabelledPart => ({ items: idx.map((i) => ds.items[i]), labels: Int32Array.from(idx, (i) => y[i]) });
+  return { train: part(split.train), validation: split.validation.length ? part(split.validation) : null };
+}
+
+export async function train(input: TrainInput): Promise<TrainedModel> {
+  const log = input.logger ?? silentLogger;
+  const { method } = input;
+  const report = async (fraction: number, stage: string) => input.onProgress?.(Math.min(1, fraction), stage);
+  if (!(method in methods)) throw new GraftError('invalid_hyperparameters', `Unknown method '${method}'.`);
+  if (methodsNeedingSource.includes(method) && !input.source) {
+    throw new GraftError('validation_error', `${method} needs a labelled source dataset ('source') besides the target dataset.`);
+  }
+
+  const backend = await initBackend();
+  const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
+  const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered) : undefined);
+  await report(0, 'loading backbone');
+  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize });
+  try {
+    const hp = resolveHyperparameters(method, input.hyperparameters, backbone.imageSize);
+    log.info({ method, backbone: backbone.info.id, backend, hyperparameters: hp }, 'training starts');
+    return await trainOnBackbone(input, backbone, hp, log, report);
+  } catch (err) {
+    releaseWeights(backbone.model);
+    throw err;
+  }
+}
+
+async function trainOnBackbone(
+  input: TrainInput,
+  backbone: Backbone,
+  hp: ResolvedHyperparameters,
+  log: EngineLogger,
+  report: (fraction: number, stage: string) => Promise<void>,
+): Promise<TrainedModel> {
+  const { method } = input;
+  const rand = seededRandom(hp.seed);
+  const dann = method === 'domain_adaptation';
+  // the served classes: the target's, except for DANN whose target is unlabelled and which learns the source's
+  const labelled = dann ? input.source! : input.target;
+  requireLabelled(labelled, dann ? 'source dataset' : 'dataset', 2);
+  if (input.source && !dann) requireLabelled(input.source, 'source dataset', 2);
+  if (dann && input.target.items.length === 0) throw new GraftError('no_images', 'The target dataset has no images.');
+  const labels = [...labelled.labels];
+  const parts = splitLabelled(labelled, labels, input.validation, hp, rand, dann ? 'source dataset' : 'dataset');
+
+  const { prefix, suffix } = backbone.split(hp.trainableBlocks);
+  const preprocessing: Preprocessing = { imageSize: backbone.imageSize, pixelRange: backbone.info.pixelRange, resize: 'cover' };
+  await report(PROGRESS.backbone, 'features');
+
+  // every image the run needs, through the frozen prefix once; progress shared out by image count
+  const augmentViews = hp.augment ? AUGMENTED_VIEWS : 0;
+  const jobs: { items: DatasetItem[]; views: number }[] = [{ items: parts.train.items, views: augmentViews }];
+  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0 });
+  if (method === 'multi_task') jobs.push({ items: input.source!.items, views: 0 });
+  if (dann) jobs.push({ items: input.target.items, views: 0 });
+  const totalWork = jobs.reduce((a, j) => a + j.items.length * (1 + j.views), 0);
+  let doneWork = 0;
+  const caches: PrefixActivations[] = [];
+  for (const job of jobs) {
+    throwIfCancelled(input.signal);
+    const work = job.items.length * (1 + job.views);
+    caches.push(
+      await computePrefixActivations({
+        prefix,
+        files: job.items.map((it) => it.file),
+        preprocessing,
+        augmentViews: job.views,
+        seed: hp.seed,
+        signal: input.signal,
+        onProgress: (f: number) => report(PROGRESS.backbone + ((doneWork + f * work) / totalWork) * (PROGRESS.activations - PROGRESS.backbone), 'features'),
+      }),
+    );
+    doneWork += work;
+  }
+  const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => ({ views: c.views, shape: c.shape, count: c.count, labels: y });
+  let next = 0;
+  const train = set(caches[next++], parts.train.labels);
+  const validation = parts.validation ? set(caches[next++], parts.validation.labels) : null;
+  const methodInput: MethodInput = {
+    suffix,
+    train,
+    validation,
+    numClasses: labels.length,
+    hp,
+    rand,
+    signal: input.signal,
+    onProgress: (f) => report(PROGRESS.activations + f * (PROGRESS.training - PROGRESS.activations), 'training'),
+    onEpoch: async (m) => {
+      log.info({ ...m }, `epoch ${m.epoch}`);
+      await input.onEpoch?.(m);
+    },
+  };
+  if (method === 'multi_task') {
+    const src = input.source!;
+    methodInput.source = { set: set(caches[next++], labelIndices(src.items, src.labels, 'source dataset')), numClasses: src.labels.length };
+  }
+  let targetLabels: Int32Array | null = null;
+  if (dann) {
+    targetLabels = targetEvaluationLabels(input.target, labels, log);
+    methodInput.target = set(caches[next++], targetLabels);
+  }
+
+  await report(PROGRESS.activations, 'training');
+  throwIfCancelled(input.signal);
+  const result = await methods[method](methodInput);
+
+  await report(PROGRESS.training, 'evaluating');
+  const forward = classifierForward(suffix, result.head);
+  const evalSet = dann && targetLabels ? methodInput.target! : (validation ?? train);
+  const splitName = evalSet === validation ? 'validation' : evalSet === train ? 'train' : 'target';
+  const evaluation = evaluate(predictProbabilities(evalSet, forward, hp.batchSize), evalSet.labels!, labels, splitName);
+  log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1 }, 'evaluation');
+
+  const model = buildServedModel(backbone.model, suffix, result.head);
+  const metadata: ModelMetadata = {
+    labels,
+    preprocessing,
+    backbone: { id: backbone.info.id, name: backbone.info.name, source: backbone.info.source },
+    method,
+    hyperparameters: hp,
+    evaluation,
+    createdAt: new Date().toISOString(),
+    graftVersion,
+  };
+  await report(1, 'done');
+  let disposed = false;
+  return {
+    labels,
+    epochs: result.epochs,
+    evaluation,
+    model,
+    metadata,
+    save: (dir) => saveCheckpoint(dir, model, metadata),
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      releaseWeights(model);
+    },
+  };
+}
+
+/**
+ * Frees every weight of a model. Container.dispose() is not enough here: the suffix re-applies the backbone's
+ * layers (raising their ref counts), so a plain dispose leaves the suffix's weights alive and a second one throws.
+ */
+function releaseWeights(model: tf.LayersModel): void {
+  for (const w of new Set(model.weights)) w.dispose();
+}
+
+/** DANN's target labels, when the archive happens to have them and they are all source classes: evaluation only. */
+function targetEvaluationLabels(target: ImageDataset, labels: string[], log: EngineLogger): Int32Array | null {
+  if (target.items.some((it) => it.label === null)) return null;
+  const unknown = target.labels.filter((l) => !labels.includes(l));
+  if (unknown.length) {
+    log.warn({ unknown }, 'target labels that the source does not have: target accuracy is not reported');
+    return null;
+  }
+  return labelIndices(target.items, labels, 'target dataset');
+}

@@ -4,6 +4,15 @@
 export { initBackend, type BackendName } from './runtime/backend.ts';
 export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type SplitModel } from './backbones/index.ts';
 export { decodeImage, defaultMaxPixels, type Preprocessing } from './preprocess/index.ts';
+export {
+  computePrefixActivations,
+  createRunner,
+  type PrefixActivations,
+  type PrefixActivationsInput,
+  type PrefixRunner,
+  type PrefixRunnerSpec,
+  type PrefixRunnerFactory,
+} from './activations/index.ts';
 export { train, type TrainInput, type TrainedModel, type EngineLogger } from './train.ts';
 export { loadCheckpoint, saveCheckpoint, buildServedModel, type ModelMetadata } from './checkpoint/index.ts';
 export { resolveHyperparameters, defaultImageSize, type ResolvedHyperparameters } from './methods/hyperparameters.ts';

@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { archiveFormatOf } from '@graft/datasets';
+import { GraftError } from '@graft/spec';
 import { makeImageFolderFiles, makeImageFolderZip, mulberry32, renderPattern, defaultPatterns, zipEntries } from '../support/images.ts';
 import { makeImageFolderTar, tarEntries } from '../support/archives.ts';
 import { prepareArchive, scratch, type Scratch } from '../support/dataset-cases.ts';
@@ -54,6 +56,16 @@ describe('archive formats', () => {
     assert.equal(ds.items.length, 6);
     assert.ok(ds.items.every((i) => i.file.includes(`${path.sep}photos${path.sep}`)));
   });
+});
+
+test('archiveFormatOf tells the format from the first 512 bytes (for checking uploads early)', async () => {
+  const zip = await makeImageFolderZip({ perClass: 1, size: 32 });
+  const tarball = await makeImageFolderTar({ perClass: 1, size: 32 });
+  const tgz = await makeImageFolderTar({ perClass: 1, size: 32, gzip: true });
+  assert.equal(archiveFormatOf(zip.subarray(0, 512)), 'zip');
+  assert.equal(archiveFormatOf(tarball.subarray(0, 512)), 'tar');
+  assert.equal(archiveFormatOf(tgz.subarray(0, 512)), 'tar.gz');
+  assert.throws(() => archiveFormatOf(Buffer.from('%PDF-1.7 ...')), (err) => err instanceof GraftError && err.code === 'not_an_archive' && /a PDF document/.test(err.message));
 });
 
 describe('image formats', () => {

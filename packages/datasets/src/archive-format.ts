@@ -9,14 +9,20 @@ const supported = 'upload a zip, tar or tar.gz archive of class folders (<class>
 
 export async function detectArchiveFormat(file: string): Promise<ArchiveFormat> {
   const fh = await open(file, 'r');
-  let head: Buffer;
   try {
     const buf = Buffer.alloc(512);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    head = buf.subarray(0, bytesRead);
+    return archiveFormatOf(buf.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The format of an archive from its first bytes (512 are enough; an upload can be checked before it is stored).
+ * Throws not_an_archive saying what the bytes look like instead.
+ */
+export function archiveFormatOf(head: Buffer): ArchiveFormat {
   if (head.length === 0) throw new GraftError(ErrorCode.notAnArchive, `the file is empty; ${supported}`);
   if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06])) return 'zip';
   if (startsWith(head, [0x1f, 0x8b])) return 'tar.gz';

@@ -3,3 +3,4 @@ export { prepareDataset, type PrepareOptions } from './prepare-dataset.ts';
 export type { DatasetItem, ImageDataset, SkippedEntry } from './image-dataset.ts';
 export { defaultLimits, type DatasetLimits } from './limits.ts';
 export { defaultTimeouts, type DownloadTimeouts, type OpenS3 } from './fetch-archive.ts';
+export { archiveFormatOf, type ArchiveFormat } from './archive-format.ts';

@@ -52,6 +52,11 @@ describe('path_traversal', () => {
     await assertArchiveFails(s, abs, labelled, 'path_traversal', /has an absolute path/);
   });
 
+  test('a link among ignored junk is not written and does not fail the dataset', async () => {
+    const ds = await prepareArchive(s, tarEntries([...asTar(images), { name: '__MACOSX/x.png', type: 'SymbolicLink', linkpath: '/etc/passwd' }]), labelled);
+    assert.equal(ds.items.length, 4);
+  });
+
   test('tar symbolic link and hard link, even when placed before the files', async () => {
     const sym = tarEntries([{ name: 'red_square/x.png', type: 'SymbolicLink', linkpath: '/etc/passwd' }, ...asTar(images)]);
     await assertArchiveFails(s, sym, labelled, 'path_traversal', /entry 'red_square\/x\.png' is a link/, /tar with -h/);

@@ -108,7 +108,8 @@ function takeEntry(entry: ReadEntry, target: ExtractionTarget): Promise<void> | 
       break;
     case 'SymbolicLink':
     case 'Link':
-      throw linkError(entry.path);
+      if (entrySegments(entry.path)) throw linkError(entry.path);
+      break; // a link among junk is never written, so it is no danger
     default:
       if (entrySegments(entry.path)) target.skipped.push({ entry: entry.path, reason: `not a regular file (${entry.type})` });
   }

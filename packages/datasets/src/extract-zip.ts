@@ -24,7 +24,10 @@ export async function extractZip(file: string, target: ExtractionTarget, signal?
         entrySegments(name); // folders carry no data but must not be unsafe either
         continue;
       }
-      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) throw linkError(name);
+      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
+        if (entrySegments(name)) throw linkError(name);
+        continue; // a link among junk (e.g. inside __MACOSX/) is never written, so it is no danger
+      }
       const segments = target.claimFile(name);
       if (!segments) continue;
       if (entry.isEncrypted()) {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeImageFolderFiles, makeImageFolderZip, zipEntries } from '../support/images.ts';
+import { tarEntries } from '../support/archives.ts';
 import { assertArchiveFails, prepareArchive, scratch, type Scratch } from '../support/dataset-cases.ts';
 
 let s: Scratch;
@@ -77,6 +78,13 @@ describe('bad_labels', () => {
     await assertArchiveFails(s, await withCsv(`"${first},a\n`), labelled, 'bad_labels', /unclosed quote/);
     await assertArchiveFails(s, await withCsv('path,label\n\n'), labelled, 'bad_labels', /has no rows; write one 'path,label' line per image/);
     await assertArchiveFails(s, await withCsv(`${first},a\n${first},b\n`), labelled, 'bad_labels', /labels '.*' as 'b' but an earlier line says 'a'; keep one label per image/);
+  });
+
+  test('a labels.csv too large to be a list of labels', async () => {
+    // an uncompressed tar: building it costs a copy, not 65 MiB of deflate
+    const huge = Buffer.from(`${first},a\n`.repeat((65 * 2 ** 20) / (first!.length + 3)));
+    const tarball = tarEntries([...[...images].map(([name, data]) => ({ name, data })), { name: 'labels.csv', data: huge }]);
+    await assertArchiveFails(s, tarball, labelled, 'bad_labels', /labels\.csv is larger than 64 MiB/);
   });
 
   test('a labels.csv path that points outside the archive is path_traversal', async () => {

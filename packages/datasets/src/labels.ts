@@ -1,6 +1,6 @@
 // Where the labels of an extracted archive come from: a labels.csv (path,label) next to the data, or the
 // ImageFolder layout <class>/<image>, either of them optionally inside one top folder (zipping a folder adds one).
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, GraftError } from '@graft/spec';
 import type { SkippedEntry } from './image-dataset.ts';
@@ -57,8 +57,15 @@ function wrapperLevels(files: string[]): string[] {
 const pathHeaders = new Set(['path', 'file', 'filename', 'file_name', 'filepath', 'image', 'image_path', 'img']);
 const labelHeaders = new Set(['label', 'labels', 'class', 'category', 'target']);
 
+// Ample for 200,000 lines; read whole, so it must not be allowed to fill the memory.
+const maxLabelsBytes = 64 * 1024 * 1024;
+
 async function readLabelsCsv(root: string, csvRel: string, files: string[]): Promise<DatasetLayout> {
-  const text = (await readFile(path.join(root, csvRel), 'utf8')).replace(/^\uFEFF/, '');
+  const file = path.join(root, csvRel);
+  if ((await stat(file)).size > maxLabelsBytes) {
+    throw new GraftError(ErrorCode.badLabels, `${csvRel} is larger than 64 MiB; it should hold one short 'path,label' line per image`);
+  }
+  const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
   const rows = parseCsv(text, csvRel);
   if (rows.length > 0 && pathHeaders.has(rows[0]!.cells[0]!.trim().toLowerCase()) && labelHeaders.has((rows[0]!.cells[1] ?? '').trim().toLowerCase())) {
     rows.shift();

@@ -74,6 +74,7 @@ async function checkImages(
   signal?: AbortSignal,
 ): Promise<DatasetItem[]> {
   const results: (DatasetItem | null)[] = new Array(layout.files.length).fill(null);
+  const unusable: SkippedEntry[] = [];
   let next = 0;
   // sharp decodes on its own thread pool; a few files in flight keep it busy without flooding it.
   const worker = async () => {
@@ -82,11 +83,12 @@ async function checkImages(
       const { rel, label } = layout.files[i]!;
       const file = path.join(root, rel);
       const reason = await checkImage(file, rel, maxPixels);
-      if (reason) skipped.push({ entry: rel, reason });
+      if (reason) unusable.push({ entry: rel, reason });
       else results[i] = { file, label };
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, os.availableParallelism()) }, worker));
+  skipped.push(...unusable.sort((a, b) => (a.entry < b.entry ? -1 : 1))); // finished in any order, reported in one
   return results.filter((r): r is DatasetItem => r !== null).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 

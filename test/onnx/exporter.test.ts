@@ -137,3 +137,23 @@ test('with ONNX Runtime switched off, runners are null and the log says TF.js ru
   }
   assert.match(infos.join('\n'), /TF\.js/);
 });
+
+test('createModelRunner exports and opens a model in one call, and the log says ONNX Runtime runs', async () => {
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [6], units: 3, activation: 'softmax' })] });
+  randomize(model, 5);
+  const infos: object[] = [];
+  const made = await createModelRunner(model, { threads: 1, logger: { info: (o) => void infos.push(o), warn() {} } });
+  assert.ok(made);
+  try {
+    assert.ok(decodeModel(made.onnx).graph.node.some((n) => n.opType === 'Gemm'));
+    assert.deepEqual([made.runner.inputShape, made.runner.outputShape], [[6], [3]]);
+    const x = randomBatch(2, [6], 9);
+    const probs = await made.runner.run(x, 2);
+    const expected = tf.tidy(() => (model.predict(tf.tensor(x, [2, 6])) as tf.Tensor).dataSync());
+    probs.forEach((p, k) => assert.ok(Math.abs(p - expected[k]) <= 1e-6));
+    await assert.rejects(made.runner.run(x, 3), /expected 3 x 6/);
+  } finally {
+    await made.runner.dispose();
+  }
+  assert.deepEqual(infos, [{ path: 'onnxruntime', threads: 1, inputShape: [6], outputShape: [3] }]);
+});

@@ -1,5 +1,5 @@
 // Where the labels of an extracted archive come from: a labels.csv (path,label) next to the data, or the
-// ImageFolder layout <class>/<image>, either of them optionally inside one top folder (zipping a folder adds one).
+// ImageFolder layout <class>/<image>, either of them optionally inside wrapper folders (zipping a folder adds one).
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, GraftError } from '@graft/spec';

@@ -142,17 +142,22 @@ describe('one worker process', () => {
 });
 
 describe('worker processes that die or stop', () => {
-  const longer = { ...small, epochs: 6, earlyStoppingPatience: 0 };
+  const longer = { ...small, epochs: 15, earlyStoppingPatience: 0 };
+  /** mid-job: at least one epoch written, more to come */
+  const waitForEpochs = async (jobId: string) => {
+    const deadline = Date.now() + 60_000;
+    while ((await prisma.epochMetric.count({ where: { jobId } })) === 0) {
+      assert.ok(Date.now() < deadline, 'no epoch written within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
 
   test('a worker SIGKILLed mid-job: the job is picked up by a second worker and succeeds, epochs not duplicated', async () => {
     const url = await datasetFile('kill.zip', await makeImageFolderZip({ perClass: 16, size: 32 }));
     const first = startWorker();
     await first.waitForLog(/worker ready/);
     const job = await submitJob({ prisma, queue }, { method: 'fine_tune', dataset: { url }, hyperparameters: longer });
-    await waitForJob(prisma, job.id, (j) => j.status === 'running');
-    const deadline = Date.now() + 60_000;
-    while ((await prisma.epochMetric.count({ where: { jobId: job.id } })) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok((await prisma.epochMetric.count({ where: { jobId: job.id } })) > 0, 'killed after at least one epoch was written');
+    await waitForEpochs(job.id);
     first.child.kill('SIGKILL');
     await first.exited;
     assert.equal((await prisma.job.findUniqueOrThrow({ where: { id: job.id } })).status, 'running', 'the dead worker left it running');
@@ -163,25 +168,30 @@ describe('worker processes that die or stop', () => {
     assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}`);
     assert.equal(done.attempts, 2);
     const epochs = await prisma.epochMetric.findMany({ where: { jobId: job.id }, orderBy: { epoch: 'asc' } });
-    assert.deepEqual(epochs.map((e) => e.epoch), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(epochs.map((e) => e.epoch), Array.from({ length: 15 }, (_, i) => i + 1));
     await killWorker(second);
   });
 
-  test('SIGTERM: the worker hands its job back and exits; another worker finishes the job', async () => {
+  test('SIGTERM: the worker hands its unfinished job back and exits; another worker finishes the job', async () => {
     const url = await datasetFile('term.zip', await makeImageFolderZip({ perClass: 16, size: 32 }));
     const first = startWorker();
     await first.waitForLog(/worker ready/);
     const job = await submitJob({ prisma, queue }, { method: 'fine_tune', dataset: { url }, hyperparameters: longer });
-    await waitForJob(prisma, job.id, (j) => j.status === 'running' && j.progress > 0.05);
+    await waitForEpochs(job.id);
     const stopAt = Date.now();
     first.child.kill('SIGTERM');
     const exit = await first.exited;
     assert.equal(exit.code, 0, first.output().slice(-2000));
     assert.ok(Date.now() - stopAt < 10_000, `exited ${Date.now() - stopAt} ms after SIGTERM`);
+    assert.match(first.output(), /handing it back/);
+    const handedBack = await prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+    assert.equal(handedBack.status, 'queued');
+    assert.equal(await (await queue.getJob(job.id))?.getState(), 'waiting', 'back in the queue at once, not after its lock expires');
 
     const second = startWorker();
     const done = await waitForJob(prisma, job.id, isTerminal, 120_000);
     assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}`);
+    assert.equal(done.attempts, 2);
     await killWorker(second);
   });
 });

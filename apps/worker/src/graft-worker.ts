@@ -8,7 +8,7 @@ import { createJobQueue, redisConnection, queueName, type JobData } from '@graft
 import { ErrorCode } from '@graft/spec';
 
 export interface GraftWorker {
-  /** Stops taking jobs; waits up to graceMs for the current one, then hands it back to the queue. */
+  /** Stops taking jobs; waits up to graceMs for the current one, then hands it back to the queue. The process must exit after. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -42,7 +42,14 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
   };
   worker.on('failed', (job: QueueJob<JobData> | undefined, err: Error) => onFailed(job?.id, err.message));
   events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason));
-  worker.on('active', (job) => logger.info({ jobId: job.id, attempt: job.attemptsStarted }, 'job taken'));
+  // Jobs this process holds, with their lock tokens, so a shutdown can hand them back.
+  const held = new Map<string, QueueJob<JobData>>();
+  worker.on('active', (job) => {
+    held.set(job.id!, job);
+    logger.info({ jobId: job.id, attempt: job.attemptsStarted }, 'job taken');
+  });
+  worker.on('completed', (job) => held.delete(job.id!));
+  worker.on('failed', (job) => job && held.delete(job.id!));
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died); re-queued'));
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   await worker.waitUntilReady();
@@ -57,10 +64,13 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
       const how = await Promise.race([graceful, timeout]);
       clearTimeout(timer);
       if (how === 'timeout') {
-        // The job's lock is not renewed any more: after it expires another worker's stalled-job check
-        // puts the job back in the queue and it is re-run from the start.
-        logger.warn({ graceMs }, 'current job did not finish in time; handing it back');
-        await worker.close(true);
+        // Put each unfinished job back in the queue now (not after its lock expires); another worker
+        // re-runs it from the start. The caller exits right after, which ends the job's thread.
+        for (const job of held.values()) {
+          logger.warn({ jobId: job.id, graceMs }, 'job did not finish in time; handing it back to the queue');
+          await jobLifecycle.markRequeued(prisma, job.id!, 'handed back by a worker that shut down');
+          await job.moveToWait(job.token);
+        }
       }
       await events.close();
       await queue.close();

@@ -116,7 +116,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     const message = err instanceof Error ? err.message : String(err);
     log.error({ err }, 'internal error in job');
     if (attempt.failedBefore + 1 < attempt.maxAttempts) {
-      await jobLifecycle.markRetrying(prisma, jobId, message);
+      await jobLifecycle.markRequeued(prisma, jobId, `retrying after: ${message}`);
     } else {
       await jobLifecycle.markFailed(prisma, jobId, { code: ErrorCode.internal, message: `internal error: ${message}` });
     }

@@ -103,9 +103,9 @@ export async function markCancelled(prisma: PrismaClient, jobId: string): Promis
   return count === 1;
 }
 
-/** running -> queued after an internal error that BullMQ will retry. */
-export async function markRetrying(prisma: PrismaClient, jobId: string, reason: string): Promise<void> {
-  await prisma.job.updateMany({ where: { id: jobId, status: 'running' }, data: { status: 'queued', stage: `retrying after: ${reason}`.slice(0, 500) } });
+/** running -> queued: the attempt ended without a verdict (internal error to retry, worker shutting down). */
+export async function markRequeued(prisma: PrismaClient, jobId: string, why: string): Promise<void> {
+  await prisma.job.updateMany({ where: { id: jobId, status: 'running' }, data: { status: 'queued', stage: why.slice(0, 500) } });
 }
 
 export type CancelRequestOutcome = { found: false } | { found: true; status: Status; accepted: boolean };

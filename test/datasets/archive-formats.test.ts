@@ -69,7 +69,7 @@ test('archiveFormatOf tells the format from the first 512 bytes (for checking up
 });
 
 describe('image formats', () => {
-  test('PNG, JPEG, WebP, GIF and TIFF images, colour and grey, are all accepted', async () => {
+  test('PNG, JPEG, WebP, GIF and TIFF images, colour, grey, palette, alpha, 16-bit and CMYK, are all accepted', async () => {
     const rand = mulberry32(7);
     const raw = (i: number) => renderPattern(defaultPatterns[i % 2]!, rand, { size: 32 });
     const img = (i: number) => sharp(raw(i), { raw: { width: 32, height: 32, channels: 3 } });
@@ -81,13 +81,20 @@ describe('image formats', () => {
       ['green_circle/e.tiff', await img(1).tiff().toBuffer()],
       ['green_circle/grey.png', await img(1).toColourspace('b-w').png().toBuffer()],
       ['green_circle/grey.jpg', await img(1).toColourspace('b-w').jpeg().toBuffer()],
+      ['green_circle/palette.png', await img(1).png({ palette: true }).toBuffer()],
+      ['green_circle/alpha.png', await img(1).ensureAlpha(0.5).png().toBuffer()],
+      ['green_circle/sixteen-bit.png', await img(1).toColourspace('rgb16').png().toBuffer()],
+      ['red_square/cmyk.jpg', await img(0).toColourspace('cmyk').jpeg().toBuffer()],
     ]);
     assert.equal((await sharp(files.get('green_circle/grey.png')!).metadata()).channels, 1);
     const ds = await prepareArchive(s, await zipEntries(files), { requireLabels: true });
     assert.deepEqual(ds.skipped, []);
     assert.deepEqual(
       ds.items.map((i) => `${i.label}:${path.basename(i.file)}`),
-      ['green_circle:d.gif', 'green_circle:e.tiff', 'green_circle:grey.jpg', 'green_circle:grey.png', 'red_square:a.png', 'red_square:b.jpg', 'red_square:c.webp'],
+      [
+        'green_circle:alpha.png', 'green_circle:d.gif', 'green_circle:e.tiff', 'green_circle:grey.jpg', 'green_circle:grey.png',
+        'green_circle:palette.png', 'green_circle:sixteen-bit.png', 'red_square:a.png', 'red_square:b.jpg', 'red_square:c.webp', 'red_square:cmyk.jpg',
+      ],
     );
   });
 

@@ -1,10 +1,11 @@
 // A user's dataset in each supported archive and image format becomes the same labelled set of local images.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { archiveFormatOf } from '@graft/datasets';
+import { archiveFormatOf, prepareDataset } from '@graft/datasets';
 import { GraftError } from '@graft/spec';
 import { makeImageFolderFiles, makeImageFolderZip, mulberry32, renderPattern, defaultPatterns, zipEntries } from '../support/images.ts';
 import { makeImageFolderTar, tarEntries } from '../support/archives.ts';
@@ -214,4 +215,15 @@ describe('unlabelled datasets', () => {
     const ds = await prepareArchive(s, await makeImageFolderZip({ perClass: 2, size: 32, topFolder: 't' }), { requireLabels: false });
     assert.deepEqual(ds.labels, ['green_circle', 'red_square']);
   });
+});
+
+test('a cancelled job stops preparing its dataset and leaves nothing behind', async () => {
+  const tgz = await makeImageFolderTar({ perClass: 20, size: 32, gzip: true });
+  const controller = new AbortController();
+  const archivePath = await s.file('cancel.tar.gz', tgz);
+  const destDir = s.dest();
+  const running = prepareDataset({ archivePath }, { destDir, requireLabels: true, signal: controller.signal });
+  setImmediate(() => controller.abort());
+  await assert.rejects(running, (err) => err instanceof GraftError && err.code === 'cancelled');
+  assert.equal(existsSync(destDir), false);
 });

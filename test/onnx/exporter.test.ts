@@ -26,11 +26,11 @@ function randomBatch(n: number, shape: number[], seed: number): Float32Array {
   return Float32Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, () => rand());
 }
 
-async function maxDiffAgainstTfjs(model: tf.LayersModel, n: number, seed = 7): Promise<number> {
+async function maxDiffAgainstTfjs(model: tf.LayersModel, n: number, seed = 7, maxChunk?: number): Promise<number> {
   const itemShape = model.inputs[0].shape.slice(1) as number[];
   const batch = randomBatch(n, itemShape, seed);
   const expected = tf.tidy(() => (model.predict(tf.tensor(batch, [n, ...itemShape])) as tf.Tensor).dataSync() as Float32Array);
-  const runner = await createOnnxRunner(exportToOnnx(model));
+  const runner = await createOnnxRunner(exportToOnnx(model), { maxChunk });
   assert.ok(runner, 'ONNX Runtime loads here');
   const actual = await runner.run(batch, n);
   await runner.dispose();
@@ -61,6 +61,7 @@ test('a MobileNet-style block (pad, strided conv, BN, ReLU6, depthwise, residual
   randomize(model, 1);
 
   assert.ok((await maxDiffAgainstTfjs(model, 5)) <= 1e-4);
+  assert.ok((await maxDiffAgainstTfjs(model, 5, 8, 2)) <= 1e-4, 'a batch run in chunks of 2 images');
   // BN after a conv is folded into it; the pad before a valid conv becomes the conv's padding
   const ops = decodeModel(exportToOnnx(model)).graph.node.map((n) => n.opType);
   assert.equal(ops.filter((o) => o === 'BatchNormalization').length, 1, `only the BN after the dense layer stays: ${ops.join(' ')}`);

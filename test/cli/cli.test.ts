@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { startWorker } from '../../apps/worker/src/graft-worker.ts';
+import { killWorker } from '../support/service.ts';
+import { startWorkerForApi } from '../support/api-worker.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { seedServedJob, type ServedJob } from '../support/served-job.ts';
 import { defaultPatterns, encodeImage, makeImageFolderZip, mulberry32, renderPattern } from '../support/images.ts';
@@ -17,7 +17,7 @@ let dir: string;
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', main, ...args], { env: { ...process.env, GRAFT_URL: api.url }, cwd: dir }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], { env: { ...process.env, GRAFT_URL: api.url }, cwd: dir }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -70,7 +70,7 @@ test('errors are one readable line and a non-zero exit code', async () => {
 });
 
 test('submit uploads a local archive and --watch follows the real job to the end with a progress bar', async () => {
-  const worker = await startWorker(api.config, api.db.prisma, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const worker = startWorkerForApi(api);
   try {
     await writeFile(path.join(dir, 'data.zip'), await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 8, size: 40 }));
     const r = await cli('submit', '--method', 'feature_extraction', '--data', 'data.zip', '--image-size', '32', '--seed', '1', '--watch');
@@ -85,6 +85,6 @@ test('submit uploads a local archive and --watch follows the real job to the end
     assert.equal(p.code, 0, p.stderr);
     assert.match(p.stdout, /^img0\.png\tred_square\t/);
   } finally {
-    await worker.close(1000);
+    await killWorker(worker);
   }
 });

@@ -7,9 +7,9 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import openapiTS, { astToString } from 'openapi-typescript';
-import { startWorker } from '../../apps/worker/src/graft-worker.ts';
+import { killWorker } from '../support/service.ts';
+import { startWorkerForApi } from '../support/api-worker.ts';
 import { startTestApi } from '../support/api.ts';
 import { defaultPatterns, encodeImage, makeImageFolderZip, mulberry32, renderPattern } from '../support/images.ts';
 import { serveBuffer, startServer } from '../support/http-server.ts';
@@ -29,7 +29,7 @@ type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export async function submitWaitPredict(baseUrl: string, datasetUrl: string, image: string) {
   const client = createClient<paths>({ baseUrl });
   const submitted = await client.POST('/jobs', {
-    body: { method: 'feature_extraction', dataset: { url: datasetUrl }, hyperparameters: { imageSize: 32, seed: 1 } },
+    body: { method: 'fine_tune', dataset: { url: datasetUrl }, hyperparameters: { imageSize: 32, epochs: 3, seed: 1 } },
   });
   if (!submitted.data) throw new Error('submit refused: ' + JSON.stringify(submitted.error));
   const id: string = submitted.data.id;
@@ -70,8 +70,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 test('a client generated from /openapi.json type-checks and submits, waits for and predicts with a real job', async () => {
   const api = await startTestApi();
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const worker = await startWorker(api.config, api.db.prisma, logger);
+  const worker = startWorkerForApi(api);
   const data = await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 8, size: 40 });
   const server = await startServer({ '/data.zip': serveBuffer(data, 'application/zip') });
   try {
@@ -98,6 +97,6 @@ test('a client generated from /openapi.json type-checks and submits, waits for a
     assert.equal(result.notFoundCode, 'not_found');
   } finally {
     await server.close();
-    await worker.close(1000);
+    await killWorker(worker);
   }
 });

@@ -52,6 +52,8 @@ export async function buildApp(deps: AppDeps) {
   app.decorate('storage', deps.storage);
 
   app.setValidatorCompiler(createValidatorCompiler());
+  // Bodies are JSON (or multipart where a route registers it); anything else is 415, not a string body.
+  app.removeContentTypeParser('text/plain');
   await app.register(errors);
   await app.register(openapi);
 

@@ -16,7 +16,9 @@ async function probe(check: () => Promise<unknown>): Promise<string> {
     await Promise.race([check(), timeout]);
     return 'ok';
   } catch (err) {
-    return (err as Error).message || String(err);
+    // Prisma's messages span lines (invocation, code frame); the last line says what failed.
+    const lines = ((err as Error).message || String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
+    return (lines.at(-1) ?? 'failed').slice(0, 300);
   } finally {
     clearTimeout(timer);
   }

@@ -1,0 +1,61 @@
+// A real API for HTTP tests: buildApp on a throwaway Postgres database, a unique Redis queue prefix
+// and a temporary storage folder, listening on an ephemeral port. Torn down after the test file.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import pino from 'pino';
+import supertest from 'supertest';
+import { loadConfig, type Config } from '@graft/config';
+import { createJobQueue } from '@graft/queue';
+import { openStorage } from '@graft/storage';
+import { buildApp } from '../../apps/api/src/app.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+export interface TestApi {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** supertest over real HTTP against `url` */
+  http: ReturnType<typeof supertest>;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  db: TestDatabase;
+  config: Config;
+  queue: ReturnType<typeof createJobQueue>;
+  storageDir: string;
+  close(): Promise<void>;
+}
+
+/** `env` overrides the configuration (e.g. MAX_UPLOAD_BYTES) on top of the test database, queue and storage. */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const db = await createTestDatabase('api');
+  const storageDir = await mkdtemp(path.join(tmpdir(), 'graft-api-storage-'));
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    QUEUE_PREFIX: `graft-test-${randomBytes(4).toString('hex')}`,
+    STORAGE_URL: `file://${storageDir}`,
+    DATASETS_DIR: storageDir,
+    ...env,
+  });
+  const queue = createJobQueue(config);
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const app = await buildApp({ config, prisma: db.prisma, queue, storage: openStorage(config), logger });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the API is not listening on a TCP port');
+  const url = `http://127.0.0.1:${address.port}`;
+
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await app.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await db.drop();
+    await rm(storageDir, { recursive: true, force: true });
+  };
+  after(close);
+  return { url, http: supertest(url), app, db, config, queue, storageDir, close };
+}

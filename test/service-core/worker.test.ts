@@ -27,9 +27,9 @@ const workerEnv = {
   QUEUE_PREFIX: queuePrefix,
   STORAGE_URL: storageUrl,
   DATASETS_DIR: datasetsDir,
-  // short locks so a killed worker's job is recovered within seconds in the test
-  WORKER_LOCK_DURATION_MS: '4000',
-  WORKER_STALLED_INTERVAL_MS: '1000',
+  // short locks so a killed worker's job is recovered within seconds (long enough to survive a loaded machine)
+  WORKER_LOCK_DURATION_MS: '8000',
+  WORKER_STALLED_INTERVAL_MS: '2000',
   SHUTDOWN_GRACE_MS: '1000',
 };
 const workers: WorkerProcess[] = [];

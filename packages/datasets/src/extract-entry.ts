@@ -1,5 +1,6 @@
 // What the zip and tar extractors share: deciding whether an entry name is safe and wanted, where it lands
 // on disk, and writing its bytes while counting what decompression really produces (archive headers can lie).
+import { setMaxListeners } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -66,6 +67,8 @@ export class ExtractionTarget implements ExtractResult {
     readonly limits: Pick<DatasetLimits, 'maxEntries' | 'maxUncompressedBytes'>,
   ) {
     this.written = new ByteBudget(limits.maxUncompressedBytes);
+    // Each write in flight listens on it; tar starts the next entry while the last one is still being flushed.
+    setMaxListeners(0, this.writes.signal);
   }
 
   countEntry(): void {

@@ -12,6 +12,7 @@ import type { JobSpec } from '@graft/spec';
 import { createTestDatabase } from '../support/db.ts';
 import { makeImageFolderZip, zipEntries, makeImageFolderFiles } from '../support/images.ts';
 import { pngClaiming, zipWithRawNames } from '../support/archives.ts';
+import { startS3 } from '../support/s3.ts';
 import { isTerminal, killWorker, startWorkerProcess, uniqueQueuePrefix, waitForJob, type WorkerProcess } from '../support/service.ts';
 
 const db = await createTestDatabase('worker');
@@ -87,6 +88,11 @@ describe('one worker process', () => {
     const data = evaluation.data as { accuracy: number; confusionMatrix: { labels: string[] } };
     assert.deepEqual(data.confusionMatrix.labels, ['green_circle', 'red_square']);
     assert.ok(data.accuracy >= 0 && data.accuracy <= 1);
+
+    // Postgres says succeeded just before the processor returns to BullMQ
+    for (let i = 0; i < 50 && (await queue.getJobState(job.id)) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await queue.getJobState(job.id), 'completed');
+    assert.equal(((await queue.getJob(job.id))?.progress as { stage?: string }).stage, 'saving', 'progress mirrored to BullMQ');
 
     assert.equal(done.checkpointKey, `jobs/${job.id}/model/`);
     const files = await storage.list(done.checkpointKey!);
@@ -193,5 +199,34 @@ describe('worker processes that die or stop', () => {
     assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}`);
     assert.equal(done.attempts, 2);
     await killWorker(second);
+  });
+});
+
+describe('S3 storage (s3rver) and an uploaded dataset', () => {
+  test('a job on a dataset uploaded by id reads it from S3 and writes its checkpoint there', async () => {
+    const s3 = await startS3();
+    const s3Storage = openStorage({ storageUrl: `s3://${s3.bucket}/graft`, s3: s3.s3 });
+    const worker = startWorkerProcess({
+      ...workerEnv,
+      STORAGE_URL: `s3://${s3.bucket}/graft`,
+      S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.s3.credentials!.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.s3.credentials!.secretAccessKey,
+    });
+    try {
+      // what POST /datasets does: bytes to storage, a Dataset row pointing at them
+      const bytes = await makeImageFolderZip({ perClass: 10, size: 32, format: 'jpeg' });
+      const dataset = await prisma.dataset.create({ data: { filename: 'shapes.zip', storageKey: 'datasets/shapes/archive', sizeBytes: bytes.length } });
+      await s3Storage.put(dataset.storageKey, bytes);
+      const job = await submitJob({ prisma, queue }, { method: 'feature_extraction', dataset: { id: dataset.id }, hyperparameters: { imageSize: 32, seed: 1 } });
+      const done = await waitForJob(prisma, job.id, isTerminal, 120_000);
+      assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}\n${worker.output().slice(-3000)}`);
+      const files = await s3Storage.list(done.checkpointKey!);
+      assert.ok(files.includes(`${done.checkpointKey}model.json`), `${files}`);
+      assert.ok(files.includes(`${done.checkpointKey}metadata.json`), `${files}`);
+    } finally {
+      await killWorker(worker);
+      await s3.close();
+    }
   });
 });

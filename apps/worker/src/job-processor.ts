@@ -2,6 +2,7 @@
 // compute never blocks the main thread that renews the job's lock. Dependencies are built once per thread.
 import pino from 'pino';
 import type { SandboxedJob } from 'bullmq';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '@graft/config';
 import { createPrisma } from '@graft/db';
 import { initBackend } from '@graft/engine';
@@ -17,13 +18,13 @@ function threadDeps(): Promise<RunDeps> {
     const logger = pino({ level: config.logLevel, base: { pid: process.pid, role: 'job-thread' } });
     const backend = await initBackend(config.tfjsBackend);
     logger.info({ backend }, 'TF.js backend ready');
-    const s3 = { client: undefined as ReturnType<typeof createS3Client> | undefined };
+    let s3Client: S3Client | undefined; // only jobs with s3:// dataset URLs need one
     return {
       config,
       logger,
       prisma: createPrisma(config.databaseUrl),
       storage: openStorage(config),
-      s3Client: () => (s3.client ??= createS3Client(config.s3)),
+      s3Client: () => (s3Client ??= createS3Client(config.s3)),
     };
   })();
   return deps;

@@ -3,11 +3,11 @@
 // by DELETE. The worker's own behaviour (bad datasets, crashes) is tested in test/service-core.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { defaultPatterns, makeImageFolderZip } from '../support/images.ts';
 import { startTestApi } from '../support/api.ts';
 import { startWorkerForApi } from '../support/api-worker.ts';
 import { killWorker } from '../support/service.ts';
+import { followEvents, type StreamEvent } from '../support/sse.ts';
 
 const api = await startTestApi();
 const worker = startWorkerForApi(api);
@@ -15,33 +15,12 @@ after(() => killWorker(worker));
 
 const small = { imageSize: 32, epochs: 2, batchSize: 8, seed: 1, trainableBlocks: 1, augment: false };
 
-/** Follows GET /jobs/:id/events until the server closes it; returns the events in order. */
-function followEvents(jobId: string, onEvent: (event: string, data: Record<string, unknown>) => void = () => undefined) {
-  return new Promise<{ event: string; data: Record<string, unknown> }[]>((resolve, reject) => {
-    const events: { event: string; data: Record<string, unknown> }[] = [];
-    const req = http.get(`${api.url}/jobs/${jobId}/events`, (res) => {
-      assert.equal(res.headers['content-type'], 'text/event-stream');
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!event || !data) continue;
-          const parsed = { event, data: JSON.parse(data) as Record<string, unknown> };
-          events.push(parsed);
-          onEvent(parsed.event, parsed.data);
-        }
-      });
-      res.on('end', () => resolve(events));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(180_000, () => req.destroy(new Error(`no end of the event stream of job ${jobId} within 180 s; worker output:\n${worker.output().slice(-3000)}`)));
-  });
+/** The job's events until the server ends the stream (at the job's end). */
+async function eventsOf(jobId: string, onEvent?: (e: StreamEvent) => void): Promise<StreamEvent[]> {
+  const { status, contentType, events } = await followEvents(`${api.url}/jobs/${jobId}/events`, onEvent).done;
+  assert.equal(status, 200);
+  assert.equal(contentType, 'text/event-stream');
+  return events;
 }
 
 test('an uploaded ImageFolder zip trains: queued -> running -> succeeded, epochs and evaluation in /metrics', async () => {
@@ -51,7 +30,7 @@ test('an uploaded ImageFolder zip trains: queued -> running -> succeeded, epochs
   assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
   const jobId: string = submitted.body.id;
 
-  const events = await followEvents(jobId);
+  const events = await eventsOf(jobId);
   const statuses = events.filter((e) => e.event === 'job').map((e) => e.data.status).filter((s, i, all) => s !== all[i - 1]);
   assert.deepEqual(statuses.slice(-2), ['running', 'succeeded'], `statuses ${statuses}; worker output:\n${worker.output().slice(-3000)}`);
   assert.ok(['queued', 'running'].includes(statuses[0] as string));
@@ -83,7 +62,7 @@ test('DELETE of a running job ends it cancelled at the next batch', async () => 
   let requested = 0;
   let cancelStatus = 0;
   const cancelling: Promise<unknown>[] = [];
-  const events = await followEvents(job.id, (event) => {
+  const events = await eventsOf(job.id, ({ event }) => {
     // Cancel once training is under way (an epoch has finished).
     if (event === 'epoch' && !requested) {
       requested = Date.now();

@@ -2,48 +2,11 @@
 // the stream ends when the job does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { jobLifecycle } from '@graft/db';
 import { startTestApi } from '../support/api.ts';
+import { followEvents } from '../support/sse.ts';
 
 const api = await startTestApi();
-
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** Opens the stream and collects its events until the server ends it. */
-function follow(url: string): { events: SseEvent[]; ended: Promise<number>; opened: Promise<void> } {
-  const events: SseEvent[] = [];
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  const ended = new Promise<number>((resolve, reject) => {
-    http
-      .get(url, (res) => {
-        res.setEncoding('utf8');
-        let buffer = '';
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (event && data) {
-              events.push({ event, data: JSON.parse(data) });
-              open();
-            }
-          }
-        });
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-  return { events, ended, opened };
-}
 
 const until = async (cond: () => boolean, what: string) => {
   const deadline = Date.now() + 5000;
@@ -56,8 +19,8 @@ const until = async (cond: () => boolean, what: string) => {
 test('the stream delivers queued -> running -> progress -> epochs -> succeeded, then closes', async () => {
   const { body: job } = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://x/d.zip' } }).expect(202);
   await api.queue.remove(job.id); // no worker in this file: the lifecycle plays its part
-  const stream = follow(`${api.url}/jobs/${job.id}/events`);
-  await stream.opened;
+  const stream = followEvents(`${api.url}/jobs/${job.id}/events`);
+  await stream.firstEvent;
   const jobEvents = () => stream.events.filter((e) => e.event === 'job').map((e) => e.data);
   assert.equal(jobEvents()[0]?.status, 'queued');
 
@@ -70,7 +33,9 @@ test('the stream delivers queued -> running -> progress -> epochs -> succeeded, 
   await jobLifecycle.recordEpoch(db, job.id, { epoch: 2, loss: 0.4, accuracy: 0.8, valLoss: null, valAccuracy: null });
   await jobLifecycle.markSucceeded(db, job.id, { checkpointKey: `jobs/${job.id}/model`, classes: ['a', 'b'] });
 
-  assert.equal(await stream.ended, 200, 'the server closes the stream once the job ended');
+  const { status, contentType } = await stream.done; // the server closes the stream once the job ended
+  assert.equal(status, 200);
+  assert.equal(contentType, 'text/event-stream');
   const epochs = stream.events.filter((e) => e.event === 'epoch').map((e) => e.data.epoch);
   assert.deepEqual(epochs, [1, 2]);
   const last = stream.events.at(-1)!;
@@ -84,8 +49,8 @@ test('the stream delivers queued -> running -> progress -> epochs -> succeeded, 
 test('a stream on a job that already ended sends its final state and closes; an unknown job is 404', async () => {
   const { body: job } = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://x/d.zip' } }).expect(202);
   await api.http.delete(`/jobs/${job.id}`).expect(200);
-  const stream = follow(`${api.url}/jobs/${job.id}/events`);
-  assert.equal(await stream.ended, 200);
+  const stream = followEvents(`${api.url}/jobs/${job.id}/events`);
+  assert.equal((await stream.done).status, 200);
   assert.deepEqual(stream.events.map((e) => [e.event, e.data.status]), [['job', 'cancelled']]);
 
   const res = await api.http.get('/jobs/00000000-0000-4000-8000-000000000000/events');

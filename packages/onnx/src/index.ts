@@ -4,3 +4,4 @@ export { UnsupportedLayerError } from './export/layer-export.ts';
 export { createOnnxRunner, isOnnxAvailable, type OnnxLogger, type OnnxRunner, type OnnxRunnerOptions } from './runtime/ort-session.ts';
 export { createModelRunner } from './runtime/model-runner.ts';
 export { decodeModel } from './onnx-proto.ts';
+export { onnxPrefixRunnerSpec, createOnnxPrefixRunner, type OnnxPrefixRunnerSpec, type OnnxPrefixInit } from './runtime/prefix-runner-spec.ts';

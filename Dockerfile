@@ -11,4 +11,5 @@ COPY apps ./apps
 # Dev dependencies stay: tsx runs the TypeScript sources directly (there is no build step).
 RUN npm ci --include=dev && npm cache clean --force
 EXPOSE 3000
-CMD ["npm", "run", "start:api"]
+# node itself (not npm) is PID 1, so SIGTERM reaches the process that shuts down gracefully.
+CMD ["node", "--import", "tsx", "apps/api/src/main.ts"]

@@ -14,6 +14,7 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.conflict]: 409,
   [ErrorCode.payloadTooLarge]: 413,
   [ErrorCode.unsupportedMediaType]: 415,
+  [ErrorCode.notAnArchive]: 415,
   [ErrorCode.notReady]: 503,
   [ErrorCode.internal]: 500,
 };

@@ -1,9 +1,11 @@
 // Dataset uploads: a zip / tar / tar.gz archive streamed from multipart straight into storage (never
 // buffered whole), size-limited by MAX_UPLOAD_BYTES. The returned id is usable as dataset: { id }.
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import type { Dataset } from '@graft/db';
+import { archiveFormatOf } from '@graft/datasets';
 import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
 import { DatasetView, ref, type RoutePlugin } from '../schemas.ts';
 import { isUuid } from '../job-spec-checks.ts';
@@ -13,6 +15,29 @@ export const datasetArchiveKey = (id: string) => `datasets/${id}/archive`;
 
 // Headers and boundaries around the file part.
 const multipartOverhead = 64 * 1024;
+
+/**
+ * Passes the upload through once its first bytes are those of a zip, tar or tar.gz, so a wrong file
+ * (an image, a RAR, an HTML page) is refused now, with its reason, instead of failing a job later.
+ */
+async function* checkedArchive(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let head = Buffer.alloc(0);
+  for await (const chunk of file) {
+    if (head.length >= 512) {
+      yield chunk;
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length >= 512) {
+      archiveFormatOf(head);
+      yield head;
+    }
+  }
+  if (head.length < 512) {
+    archiveFormatOf(head);
+    yield head;
+  }
+}
 
 const toView = (d: Dataset) => ({ id: d.id, filename: d.filename, sizeBytes: Number(d.sizeBytes), createdAt: d.createdAt.toISOString() });
 
@@ -52,15 +77,11 @@ const datasets: RoutePlugin = async (app) => {
 
       const id = randomUUID();
       const key = datasetArchiveKey(id);
-      const sizeBytes = await app.storage.put(key, part.file);
+      const sizeBytes = await app.storage.put(key, Readable.from(checkedArchive(part.file)));
       // busboy ends a too-large file early (truncated) instead of failing the stream.
       if (part.file.truncated) {
         await app.storage.deletePrefix(`datasets/${id}/`);
         throw tooLarge();
-      }
-      if (sizeBytes === 0) {
-        await app.storage.deletePrefix(`datasets/${id}/`);
-        throw new GraftError(ErrorCode.validation, 'The uploaded file is empty', { field: 'file' });
       }
       const dataset = await app.prisma.dataset.create({ data: { id, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });
       return reply.code(201).header('location', `/datasets/${id}`).send(toView(dataset));

@@ -65,7 +65,14 @@ test('schema violations are 400 validation_error naming the field', async () => 
 
   const method = await submit({ ...minimal, method: 'transfer' });
   assertRefused(method, 400, 'validation_error', 'method');
-  assert.match(method.body.error.message, /fine_tune, feature_extraction, multi_task, domain_adaptation/);
+  assert.match(method.body.error.message, /one of: "fine_tune", "feature_extraction", "multi_task", "domain_adaptation"/);
+  // Unions say what each alternative is.
+  const empty = await submit({ method: 'fine_tune', dataset: {} });
+  assertRefused(empty, 400, 'validation_error', 'dataset');
+  assert.match(empty.body.error.message, /dataset must have one of: url, id/);
+  const blocks = await submit({ ...minimal, hyperparameters: { trainableBlocks: 'some' } });
+  assertRefused(blocks, 400, 'validation_error', 'hyperparameters.trainableBlocks');
+  assert.match(blocks.body.error.message, /must be an integer or "all"/);
 });
 
 test('bad JSON is 400 invalid_json; a non-JSON body is 415; an oversized body is 413', async () => {

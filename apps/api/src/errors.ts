@@ -2,9 +2,9 @@
 // errors get a stable code and a message saying what to fix; anything unexpected is a 500 internal_error
 // whose details stay in the log (found by request id), never in the response.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import fp from 'fastify-plugin';
 import { ErrorCode, GraftError, type ErrorBody } from '@graft/spec';
+import { describeValidation } from './validation-messages.ts';
 
 const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.validation]: 400,
@@ -18,44 +18,6 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.notReady]: 503,
   [ErrorCode.internal]: 500,
 };
-
-interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** 'hyperparameters.epochs' from Ajv's '/hyperparameters/epochs' (+ the offending property, if any). */
-function fieldOf(e: FastifySchemaValidationError, part: string | undefined): string {
-  const segments = e.instancePath.split('/').filter(Boolean);
-  const p = e.params as { additionalProperty?: string; missingProperty?: string };
-  const extra = p.additionalProperty ?? p.missingProperty;
-  if (extra !== undefined) segments.push(extra);
-  return segments.join('.') || part || 'body';
-}
-
-function messageOf(e: FastifySchemaValidationError): string {
-  const p = e.params as { additionalProperty?: string; missingProperty?: string };
-  if (p.additionalProperty !== undefined) return 'is not a known field';
-  if (p.missingProperty !== undefined) return 'is required';
-  return e.message ?? 'is invalid';
-}
-
-/**
- * Ajv reports every branch of a union (DatasetRef is {url} | {id}); the most specific failure (the
- * longest field path) is what the user got wrong. A union of constants (method) lists the choices.
- */
-export function describeValidation(errors: FastifySchemaValidationError[], part?: string): { field: string; message: string; errors: FieldError[] } {
-  const branches = errors.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
-  const all = (branches.length ? branches : errors).map((e) => ({ field: fieldOf(e, part), message: messageOf(e), e }));
-  const depth = (f: string) => f.split('.').length;
-  const best = all.reduce((a, b) => (depth(b.field) > depth(a.field) ? b : a));
-  const consts = all.filter((x) => x.field === best.field && x.e.keyword === 'const');
-  const message =
-    consts.length > 1
-      ? `${best.field} must be one of: ${consts.map((x) => String((x.e.params as { allowedValue: unknown }).allowedValue)).join(', ')}`
-      : `${best.field} ${best.message}`;
-  return { field: best.field, message, errors: all.map(({ field, message }) => ({ field, message })) };
-}
 
 function body(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };

@@ -120,4 +120,13 @@ test('refusals: multipart without jobId or files, other media types, oversized i
   assert.match(res.body.error.message, /image file/);
   res = await api.http.post('/predict').set('content-type', 'text/plain').send('hello').expect(415);
   assert.equal(res.body.error.code, 'unsupported_media_type');
+  // over the default 10 MiB per image, as a file and as base64
+  const big = Buffer.alloc(10 * 1024 * 1024 + 1, 7);
+  res = await api.http.post('/predict').field('jobId', job.id).attach('image', images[0]!, 'ok.png').attach('image', big, 'big.png').expect(413);
+  assert.equal(res.body.error.code, 'payload_too_large');
+  assert.match(res.body.error.message, /images\[1\] \(big\.png\)/);
+  res = await api.http.post('/predict').send({ jobId: job.id, images: [big.toString('base64')] }).expect(413);
+  assert.match(res.body.error.message, /images\[0\] is \d+ bytes/);
+  res = await api.http.post('/predict').field('jobId', job.id).field('topK', 'two').attach('image', images[0]!, 'a.png').expect(400);
+  assert.match(res.body.error.message, /topK/);
 });

@@ -1,0 +1,52 @@
+// The report renderer on its own: method-specific curves (DANN's domain loss) and hostile labels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { JobView, MetricsView } from '@graft/spec';
+import { renderReportPage } from '../../apps/api/src/report/report-page.ts';
+
+const job: JobView = {
+  id: 'j1',
+  method: 'domain_adaptation',
+  status: 'succeeded',
+  progress: 1,
+  stage: null,
+  classes: ['<b>cat</b>', 'dog'],
+  spec: {},
+  createdAt: '2026-01-01T00:00:00.000Z',
+  startedAt: null,
+  finishedAt: null,
+  error: null,
+};
+
+test('DANN curves include the domain loss and accuracy; labels are escaped', () => {
+  const epochs = [1, 2, 3].map((epoch) => ({
+    epoch,
+    loss: 1 / epoch,
+    accuracy: 0.5 + epoch / 10,
+    valLoss: null,
+    valAccuracy: null,
+    extra: { labelLoss: 0.9 / epoch, domainLoss: 0.69, domainAccuracy: 0.5, targetAccuracy: 0.4 + epoch / 10, lambda: epoch / 3 },
+  }));
+  const metrics: MetricsView = {
+    jobId: 'j1',
+    status: 'succeeded',
+    epochs,
+    evaluation: {
+      split: 'target',
+      accuracy: 0.7,
+      macroF1: 0.69,
+      perClass: [
+        { label: '<b>cat</b>', precision: 0.7, recall: 0.7, f1: 0.7, support: 5 },
+        { label: 'dog', precision: 0.7, recall: 0.7, f1: 0.7, support: 5 },
+      ],
+      confusionMatrix: { labels: ['<b>cat</b>', 'dog'], matrix: [[4, 1], [2, 3]] },
+      topK: { '1': 0.7 },
+    },
+  };
+  const html = renderReportPage(job, metrics);
+  for (const s of ['domainLoss', 'labelLoss', 'domainAccuracy', 'targetAccuracy']) assert.ok(html.includes(`data-series="${s}"`), s);
+  assert.ok(!html.includes('data-series="lambda"'), 'λ is neither a loss nor an accuracy');
+  assert.ok(!html.includes('data-series="val loss"'), 'a series with no values is not drawn');
+  assert.ok(!html.includes('<b>cat</b>'));
+  assert.ok(html.includes('&lt;b&gt;cat&lt;/b&gt;'));
+});

@@ -190,6 +190,7 @@ async function trainOnBackbone(
   const validation = parts.validation ? set(caches[next++], parts.validation.labels) : null;
   const methodInput: MethodInput = {
     suffix,
+    featureDim: suffix.outputs[0].shape[1] as number,
     train,
     validation,
     numClasses: labels.length,

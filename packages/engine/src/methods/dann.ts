@@ -16,12 +16,12 @@ import { rampedLambda, reverseGradient } from './gradient-reversal.ts';
 const BOTTLENECK_UNITS = 256;
 
 export async function dann(input: MethodInput): Promise<MethodResult> {
-  const { suffix, train: source, validation, numClasses, hp, rand } = input;
+  const { suffix, featureDim, train: source, validation, numClasses, hp, rand } = input;
   if (!input.target) throw new Error('domain_adaptation needs a target set');
   const target = input.target;
-  const features = bottleneck('graft_bottleneck', BOTTLENECK_UNITS, childSeed(rand));
-  const labelHead = softmaxHead('graft_head', numClasses, childSeed(rand));
-  const discriminator = domainDiscriminator('graft_domain', BOTTLENECK_UNITS, childSeed(rand));
+  const features = bottleneck('graft_bottleneck', featureDim, BOTTLENECK_UNITS, childSeed(rand));
+  const labelHead = softmaxHead('graft_head', BOTTLENECK_UNITS, numClasses, childSeed(rand));
+  const discriminator = domainDiscriminator('graft_domain', BOTTLENECK_UNITS, BOTTLENECK_UNITS, childSeed(rand));
   const served = new LayerStack([...features.layers, ...labelHead.layers]);
   const forward = classifierForward(suffix, served);
   const steps = Math.ceil(Math.max(source.count, target.count) / hp.batchSize);

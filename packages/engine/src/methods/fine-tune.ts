@@ -11,8 +11,8 @@ import { shuffledBatches } from './training-loop.ts';
 import { trainGradientMethod } from './gradient-method.ts';
 
 export async function fineTune(input: MethodInput): Promise<MethodResult> {
-  const { suffix, train, validation, numClasses, hp, rand } = input;
-  const head = softmaxHead('graft_head', numClasses, childSeed(rand));
+  const { suffix, featureDim, train, validation, numClasses, hp, rand } = input;
+  const head = softmaxHead('graft_head', featureDim, numClasses, childSeed(rand));
   const forward = classifierForward(suffix, head);
   let batches: Int32Array[] = [];
   let viewOf = new Int32Array(train.count);

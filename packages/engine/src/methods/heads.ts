@@ -6,6 +6,18 @@ import * as tf from '@tensorflow/tfjs';
 export class LayerStack {
   constructor(readonly layers: tf.layers.Layer[]) {}
 
+  /**
+   * Creates the weights now, for inputs of `inputDim` features: an optimiser and an early-stopping snapshot
+   * list weights before the first forward pass, and an unbuilt layer has none to list.
+   */
+  static built(layers: tf.layers.Layer[], inputDim: number): LayerStack {
+    const stack = new LayerStack(layers);
+    // one forward pass builds the layers inside their name scopes (weights named 'graft_head/kernel', which
+    // the saved model.json refers to); calling build() directly would leave them unscoped
+    tf.tidy(() => void stack.apply(tf.zeros([1, inputDim])));
+    return stack;
+  }
+
   apply(x: tf.Tensor): tf.Tensor;
   apply(x: tf.SymbolicTensor): tf.SymbolicTensor;
   apply(x: tf.Tensor | tf.SymbolicTensor): tf.Tensor | tf.SymbolicTensor {
@@ -36,16 +48,16 @@ function dense(name: string, units: number, seed: number, activation: 'linear' |
 }
 
 /** Linear layer to class logits; the served model adds the softmax (training uses logits for a stable loss). */
-export function softmaxHead(name: string, numClasses: number, seed: number): LayerStack {
-  return new LayerStack([dense(name, numClasses, seed)]);
+export function softmaxHead(name: string, inputDim: number, numClasses: number, seed: number): LayerStack {
+  return LayerStack.built([dense(name, numClasses, seed)], inputDim);
 }
 
 /** DANN's bottleneck: the adapted feature the label head and the domain discriminator both read. */
-export function bottleneck(name: string, units: number, seed: number): LayerStack {
-  return new LayerStack([dense(name, units, seed, 'relu')]);
+export function bottleneck(name: string, inputDim: number, units: number, seed: number): LayerStack {
+  return LayerStack.built([dense(name, units, seed, 'relu')], inputDim);
 }
 
 /** Domain discriminator: one hidden ReLU layer, one logit (source = 1, target = 0). */
-export function domainDiscriminator(name: string, hidden: number, seed: number): LayerStack {
-  return new LayerStack([dense(`${name}_hidden`, hidden, seed, 'relu'), dense(`${name}_logit`, 1, seed + 1)]);
+export function domainDiscriminator(name: string, inputDim: number, hidden: number, seed: number): LayerStack {
+  return LayerStack.built([dense(`${name}_hidden`, hidden, seed, 'relu'), dense(`${name}_logit`, 1, seed + 1)], inputDim);
 }

@@ -9,6 +9,8 @@ import type { ResolvedHyperparameters } from './hyperparameters.ts';
 export interface MethodInput {
   /** frozen-prefix activation -> pooled features; its trainable weights are the backbone blocks that learn */
   suffix: tf.LayersModel;
+  /** width of the suffix's pooled output, the heads' input */
+  featureDim: number;
   /** the labelled training set of the served task (the source domain for DANN) */
   train: ExampleSet;
   /** held-out labelled data of the served task, or null when the data was too small to split */

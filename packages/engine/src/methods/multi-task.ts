@@ -10,11 +10,11 @@ import { cycledBatches } from './training-loop.ts';
 import { trainGradientMethod } from './gradient-method.ts';
 
 export async function multiTask(input: MethodInput): Promise<MethodResult> {
-  const { suffix, train, validation, numClasses, hp, rand } = input;
+  const { suffix, featureDim, train, validation, numClasses, hp, rand } = input;
   if (!input.source) throw new Error('multi_task needs a source set');
   const source = input.source;
-  const targetHead = softmaxHead('graft_head', numClasses, childSeed(rand));
-  const sourceHead = softmaxHead('graft_source_head', source.numClasses, childSeed(rand));
+  const targetHead = softmaxHead('graft_head', featureDim, numClasses, childSeed(rand));
+  const sourceHead = softmaxHead('graft_source_head', featureDim, source.numClasses, childSeed(rand));
   const forward = classifierForward(suffix, targetHead);
   // an epoch walks the larger domain once; the smaller one is cycled
   const steps = Math.ceil(Math.max(train.count, source.set.count) / hp.batchSize);

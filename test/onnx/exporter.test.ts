@@ -158,3 +158,22 @@ test('createModelRunner exports and opens a model in one call, and the log says 
   }
   assert.deepEqual(infos, [{ path: 'onnxruntime', threads: 1, inputShape: [6], outputShape: [3] }]);
 });
+
+test('a model without a fixed image size exports (TF same padding as SAME_UPPER) but gets no fixed-shape runner', async () => {
+  const input = tf.input({ shape: [null, null, 3] });
+  const x = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor });
+  randomize(model, 6);
+  const onnx = exportToOnnx(model);
+  const warnings: object[] = [];
+  assert.equal(await createOnnxRunner(onnx, { logger: { info() {}, warn: (o) => void warnings.push(o) } }), null);
+  assert.equal(warnings.length, 1);
+  // any ONNX runtime still runs it at a concrete size, with TF's padding
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(onnx);
+  const batch = randomBatch(1, [11, 11, 3], 4);
+  const out = await session.run({ input: new ort.Tensor('float32', batch, [1, 11, 11, 3]) });
+  const expected = tf.tidy(() => (model.predict(tf.tensor(batch, [1, 11, 11, 3])) as tf.Tensor).dataSync());
+  (out.output.data as Float32Array).forEach((v, k) => assert.ok(Math.abs(v - expected[k]) <= 1e-5));
+  await session.release();
+});

@@ -58,10 +58,10 @@ export interface OnnxRunner {
   dispose(): Promise<void>;
 }
 
-function itemShape(dims: readonly (number | string)[], what: string): number[] {
+/** The shape of one item (dims after the batch), or null if any is symbolic. */
+function itemShape(dims: readonly (number | string)[]): number[] | null {
   const rest = dims.slice(1);
-  if (!rest.every((d): d is number => typeof d === 'number')) throw new Error(`${what} has symbolic dimensions ${JSON.stringify(dims)}`);
-  return rest;
+  return rest.every((d): d is number => typeof d === 'number') ? rest : null;
 }
 
 /**
@@ -98,9 +98,14 @@ export async function createOnnxRunner(onnxBytes: Uint8Array, opts: OnnxRunnerOp
   const [output] = session.outputNames;
   const inMeta = session.inputMetadata[0];
   const outMeta = session.outputMetadata[0];
-  if (!inMeta.isTensor || !outMeta.isTensor) throw new Error('ONNX model input and output must be tensors');
-  const inputShape = itemShape(inMeta.shape, 'input');
-  const outputShape = itemShape(outMeta.shape, 'output');
+  const inputShape = inMeta.isTensor ? itemShape(inMeta.shape) : null;
+  const outputShape = outMeta.isTensor ? itemShape(outMeta.shape) : null;
+  if (!inputShape || !outputShape) {
+    // e.g. a fully convolutional user model without a fixed image size: TF.js handles any size
+    logger.warn({ path: 'tfjs', inputs: inMeta, outputs: outMeta }, 'ONNX model has no fixed per-item shape; forward passes run on TF.js');
+    await session.release();
+    return null;
+  }
   const inSize = inputShape.reduce((a, b) => a * b, 1);
   const outSize = outputShape.reduce((a, b) => a * b, 1);
   const chunk = opts.maxChunk ?? chunkSize(inputShape);

@@ -46,6 +46,7 @@ export class OnnxGraph {
     return name;
   }
 
+  /** Claims a fixed name (graph inputs and outputs) so no emitted value takes it. */
   reserve(name: string): void {
     this.used.add(name);
   }
@@ -79,11 +80,6 @@ export class OnnxGraph {
 
   removeNode(node: GraphNode): void {
     this.nodes.splice(this.nodes.indexOf(node), 1);
-  }
-
-  /** Points every use of `from` at `to` (after a node that produced `from` was folded away). */
-  renameInput(from: string, to: string): void {
-    for (const n of this.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));
   }
 
   encode(opts: {

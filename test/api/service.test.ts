@@ -47,9 +47,14 @@ test('with Postgres and Redis down: /healthz 200, /readyz 503 not_ready naming b
     assert.equal(list.status, 500);
     assert.equal(list.body.error.code, 'internal_error');
     assert.match(list.body.error.message, /request id/);
+    assert.equal(list.headers['x-request-id'], list.body.error.details.requestId, 'the id to quote is in a header too');
     const text = JSON.stringify(list.body);
     assert.doesNotMatch(text, /ECONNREFUSED|stack|\bat \S+ \(|127\.0\.0\.1/);
     assert.deepEqual(Object.keys(list.body), ['error']);
+    // A client's own request id is used and echoed.
+    const mine = await http.get('/jobs').set('x-request-id', 'client-42');
+    assert.equal(mine.headers['x-request-id'], 'client-42');
+    assert.equal(mine.body.error.details.requestId, 'client-42');
   } finally {
     await app.close();
     redis.disconnect();

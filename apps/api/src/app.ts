@@ -51,6 +51,10 @@ export async function buildApp(deps: AppDeps) {
   app.decorate('queue', deps.queue);
   app.decorate('storage', deps.storage);
 
+  // Echoed so a client can quote it; the log lines of the request carry the same id.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   app.setValidatorCompiler(createValidatorCompiler());
   // Bodies are JSON (or multipart where a route registers it); anything else is 415, not a string body.
   app.removeContentTypeParser('text/plain');

@@ -49,7 +49,13 @@ export async function submitWaitPredict(baseUrl: string, datasetUrl: string, ima
   const runnerUp: number = first.topK[1]!.score;
   const notFound = await client.GET('/jobs/{id}', { params: { path: { id: '00000000-0000-4000-8000-000000000000' } } });
   const code: string | undefined = notFound.error?.error.code;
-  return { id, status, accuracy, label, runnerUp, predictions: predicted.data.predictions.length, notFoundCode: code };
+  const zip = await client.GET('/jobs/{id}/model', { params: { path: { id } }, parseAs: 'arrayBuffer' });
+  const onnx = await client.GET('/jobs/{id}/model', { params: { path: { id }, query: { format: 'onnx' } }, parseAs: 'arrayBuffer' });
+  const report = await client.GET('/jobs/{id}/report', { params: { path: { id } }, parseAs: 'text' });
+  return {
+    id, status, accuracy, label, runnerUp, predictions: predicted.data.predictions.length, notFoundCode: code,
+    zipBytes: zip.data?.byteLength ?? 0, onnxBytes: onnx.data?.byteLength ?? 0, reportHasCurves: report.data?.includes('id="loss-curve"') ?? false,
+  };
 }
 
 export async function wrongCalls(client: ReturnType<typeof createClient<paths>>) {
@@ -59,11 +65,17 @@ export async function wrongCalls(client: ReturnType<typeof createClient<paths>>)
   await client.POST('/predict', { body: { jobId: 'x', images: ['a'], topK: '2' } });
   // @ts-expect-error there is no such route
   await client.GET('/jobs/{id}/nothing', { params: { path: { id: 'x' } } });
+  // @ts-expect-error the model comes as tfjs or onnx only
+  await client.GET('/jobs/{id}/model', { params: { path: { id: 'x' }, query: { format: 'pt' } } });
 }
 `;
 
 interface GeneratedUsage {
-  submitWaitPredict(baseUrl: string, datasetUrl: string, image: string): Promise<{ status: string; accuracy?: number; label: string; predictions: number; notFoundCode?: string }>;
+  submitWaitPredict(
+    baseUrl: string,
+    datasetUrl: string,
+    image: string,
+  ): Promise<{ status: string; accuracy?: number; label: string; predictions: number; notFoundCode?: string; zipBytes: number; onnxBytes: number; reportHasCurves: boolean }>;
 }
 
 after(() => rm(dir, { recursive: true, force: true }));
@@ -95,6 +107,8 @@ test('a client generated from /openapi.json type-checks and submits, waits for a
     assert.equal(result.label, defaultPatterns[0]!.name);
     assert.ok(typeof result.accuracy === 'number');
     assert.equal(result.notFoundCode, 'not_found');
+    assert.ok(result.zipBytes > 1000 && result.onnxBytes > 1000, 'both model downloads');
+    assert.ok(result.reportHasCurves);
   } finally {
     await server.close();
     await killWorker(worker);

@@ -23,8 +23,7 @@ const modelDownload: RoutePlugin = async (app) => {
           'format=tfjs (default): a zip of model.json, weights.bin and metadata.json (labels, preprocessing); unzip and open ' +
           'model.json with tf.loadLayersModel. format=onnx: model.onnx (opset 13, NHWC float32 input in the preprocessing’s pixel range).',
         params: JobParams,
-        querystring: Type.Object({ format: Type.Union([Type.Literal('tfjs'), Type.Literal('onnx')], { default: 'tfjs' }) }, { additionalProperties: false }),
-        produces: ['application/zip', 'application/octet-stream'],
+        querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('tfjs'), Type.Literal('onnx')], { default: 'tfjs' })) }, { additionalProperties: false }),
         response: {
           200: {
             description: 'The model file',

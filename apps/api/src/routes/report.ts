@@ -15,7 +15,6 @@ const report: RoutePlugin = async (app) => {
         summary: 'A human-readable report of a job',
         description: 'HTML: loss and accuracy curves per epoch, the confusion matrix as a heat map and the per-class table. Works while the job runs.',
         params: JobParams,
-        produces: ['text/html'],
         response: {
           200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
           404: ref(ErrorBody),

@@ -1,11 +1,11 @@
 // The worker as users run it: real worker processes (BullMQ + worker thread + TF.js), real Postgres,
 // Redis and a storage folder, jobs submitted the way the API submits them.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createJobQueue, submitJob } from '@graft/queue';
+import { cancelJob, createJobQueue, submitJob } from '@graft/queue';
 import { openStorage } from '@graft/storage';
 import { loadConfig } from '@graft/config';
 import type { JobSpec } from '@graft/spec';
@@ -19,6 +19,7 @@ const db = await createTestDatabase('worker');
 const { prisma } = db;
 const work = await mkdtemp(path.join(tmpdir(), 'graft-worker-test-'));
 const datasetsDir = path.join(work, 'data');
+await mkdir(datasetsDir);
 const storageUrl = `file://${path.join(work, 'storage')}`;
 const queuePrefix = uniqueQueuePrefix('worker');
 const queue = createJobQueue({ redisUrl: 'redis://127.0.0.1:6379', queuePrefix });
@@ -53,11 +54,6 @@ async function datasetFile(name: string, bytes: Buffer): Promise<string> {
 }
 
 const small = { imageSize: 32, epochs: 2, batchSize: 8, seed: 1, trainableBlocks: 1, augment: false } as const;
-
-before(async () => {
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(datasetsDir, { recursive: true });
-});
 
 describe('one worker process', () => {
   let worker: WorkerProcess;
@@ -138,7 +134,6 @@ describe('one worker process', () => {
     const url = await datasetFile('cancel.zip', await makeImageFolderZip({ perClass: 24, size: 32 }));
     const job = await submitJob({ prisma, queue }, { method: 'fine_tune', dataset: { url }, hyperparameters: { ...small, epochs: 200, earlyStoppingPatience: 0 } });
     await waitForJob(prisma, job.id, (j) => j.status === 'running' && (j.stage ?? '').length > 0 && j.progress > 0.05);
-    const { cancelJob } = await import('@graft/queue');
     const requested = Date.now();
     assert.equal((await cancelJob({ prisma, queue }, job.id)).outcome, 'cancelling');
     const done = await waitForJob(prisma, job.id, isTerminal, 30_000);
@@ -170,7 +165,7 @@ describe('worker processes that die or stop', () => {
 
     const second = startWorker();
     await second.waitForLog(/stalled/, 30_000);
-    const done = await waitForJob(prisma, job.id, isTerminal, 120_000);
+    const done = await waitForJob(prisma, job.id, isTerminal, 120_000, [first, second]);
     assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}`);
     assert.equal(done.attempts, 2);
     const epochs = await prisma.epochMetric.findMany({ where: { jobId: job.id }, orderBy: { epoch: 'asc' } });
@@ -195,7 +190,7 @@ describe('worker processes that die or stop', () => {
     assert.equal(await (await queue.getJob(job.id))?.getState(), 'waiting', 'back in the queue at once, not after its lock expires');
 
     const second = startWorker();
-    const done = await waitForJob(prisma, job.id, isTerminal, 120_000);
+    const done = await waitForJob(prisma, job.id, isTerminal, 120_000, [first, second]);
     assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}`);
     assert.equal(done.attempts, 2);
     await killWorker(second);

@@ -63,8 +63,14 @@ export async function killWorker(w: WorkerProcess): Promise<void> {
   await w.exited;
 }
 
-/** Polls Postgres until the job satisfies the predicate. */
-export async function waitForJob(prisma: PrismaClient, jobId: string, until: (job: Job) => boolean, timeoutMs = 90_000): Promise<Job> {
+/** Polls Postgres until the job satisfies the predicate; on timeout the error includes the workers' recent output. */
+export async function waitForJob(
+  prisma: PrismaClient,
+  jobId: string,
+  until: (job: Job) => boolean,
+  timeoutMs = 90_000,
+  workers: WorkerProcess[] = [],
+): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   let job: Job | null = null;
   while (Date.now() < deadline) {
@@ -72,7 +78,8 @@ export async function waitForJob(prisma: PrismaClient, jobId: string, until: (jo
     if (job && until(job)) return job;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`job ${jobId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(job)}`);
+  const logs = workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}):\n${w.output().slice(-6000)}`).join('\n');
+  throw new Error(`job ${jobId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(job)}\n${logs}`);
 }
 
 export const isTerminal = (job: Job) => ['succeeded', 'failed', 'cancelled'].includes(job.status);

@@ -64,3 +64,21 @@ test('inference does not block the event loop', async () => {
     await pool.close();
   }
 });
+
+test('a thread that dies fails only its own batch and is replaced', async () => {
+  const tiny = await makeTinyCheckpoint({ imageSize: 32 });
+  const cache = new ModelCache({ load: async () => readCheckpoint(readFromFiles(tiny.files), 'x/'), maxModels: 1, maxBytes: 1e9 });
+  const pool = new InferencePool({ threads: 1, maxBatch: 8, onnx: false });
+  try {
+    const model = await cache.get('job');
+    await pool.run(model, randomImages(1, 32, 1), 1);
+    const threads = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+    const inFlight = pool.run(model, randomImages(4, 32, 2), 4);
+    await threads[0]!.worker.terminate(); // as if the thread crashed mid-batch
+    await assert.rejects(inFlight, /inference thread/);
+    const after = await pool.run(model, randomImages(2, 32, 3), 2);
+    assert.equal(after.length, 2 * tiny.labels.length);
+  } finally {
+    await pool.close();
+  }
+});

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
+import { seededRandom } from '../../packages/engine/src/methods/seeded-random.ts';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 export const fashionLabels = ['tshirt_top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle_boot'];
@@ -45,20 +46,9 @@ export function readMnistDigits(): RawImages {
   return { pixels, labels, size: 28, channels: 1 };
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `perClass` images of each class, drawn with a seed (or all when perClass is Infinity). */
 export function takePerClass(raw: RawImages, perClass: number, seed: number, skip = 0): RawImages {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const order = raw.labels.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -79,7 +69,7 @@ export function takePerClass(raw: RawImages, perClass: number, seed: number, ski
  * difference (|texture − digit|), so strokes take the inverse colours of a busy background.
  */
 export function mnistMStyle(raw: RawImages, seed: number): RawImages {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const T = 256;
   const textures = Array.from({ length: 8 }, () => {
     const tex = new Uint8Array(T * T * 3);

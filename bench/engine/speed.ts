@@ -1,5 +1,6 @@
 // Whole-job wall time against PyTorch on the same machine in the same run (printed table, not a timed test).
 //   node --import tsx bench/engine/speed.ts [--images 2000] [--test-images 1000] [--image-size 96] [--epochs 5]
+//     [--jobs fine_tune,feature_extraction]
 // Jobs: fine_tune (last 2 blocks + head, 5 epochs, batch 32, no augmentation in either) and feature_extraction
 // (logistic regression), MobileNetV2, 2,000 Fashion-MNIST training images + 1,000 test images, PNG files in,
 // everything from decoding to the final evaluation timed. PyTorch runs bench/engine/speed_pytorch.py with
@@ -19,17 +20,19 @@ const { values: args } = parseArgs({
     'test-images': { type: 'string', default: '1000' },
     'image-size': { type: 'string', default: '96' },
     epochs: { type: 'string', default: '5' },
+    jobs: { type: 'string', default: 'fine_tune,feature_extraction' },
   },
 });
 const imageSize = Number(args['image-size']);
 const epochs = Number(args.epochs);
 const work = await mkdtemp(path.join(tmpdir(), 'graft-bench-speed-'));
 const run = promisify(execFile);
+const jobs = args.jobs!.split(',') as ('fine_tune' | 'feature_extraction')[];
 
 async function pytorch(trainDir: string, testDir: string, hugetlb: boolean): Promise<Record<string, { seconds: number; accuracy: number }>> {
   const env = { ...process.env, ...(hugetlb ? { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } : {}) };
   const script = path.join(import.meta.dirname, 'speed_pytorch.py');
-  const { stdout } = await run('/usr/bin/python3', [script, '--train', trainDir, '--test', testDir, '--size', String(imageSize), '--epochs', String(epochs), '--batch', '32'], { env, maxBuffer: 1 << 20 });
+  const { stdout } = await run('/usr/bin/python3', [script, '--train', trainDir, '--test', testDir, '--size', String(imageSize), '--epochs', String(epochs), '--batch', '32', '--jobs', jobs.join(',')], { env, maxBuffer: 1 << 20 });
   return Object.fromEntries(stdout.trim().split('\n').map((l) => JSON.parse(l)).map((j) => [j.job, j]));
 }
 
@@ -40,7 +43,7 @@ try {
   const testSet = await writeDataset(takePerClass(await readFashionMnist('t10k'), Number(args['test-images']) / 10, 2), fashionLabels, path.join(work, 'test'));
 
   const ours: Record<string, { seconds: number; accuracy: number }> = {};
-  for (const method of ['fine_tune', 'feature_extraction'] as const) {
+  for (const method of jobs) {
     const t0 = performance.now();
     const m = await train({
       method,
@@ -63,7 +66,7 @@ try {
   console.log(`\n${trainSet.items.length} train + ${testSet.items.length} test images (Fashion-MNIST PNGs), ${imageSize}px, MobileNetV2, batch 32`);
   console.log('| job | graft (s) | PyTorch (s) | PyTorch hugetlb (s) | speed-up vs PyTorch | vs hugetlb | graft acc | PyTorch acc (random weights) |');
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const job of ['fine_tune', 'feature_extraction']) {
+  for (const job of jobs) {
     const o = ours[job];
     const p = torchPlain[job];
     const h = torchHuge[job];

@@ -21,7 +21,7 @@ test('GET /healthz and GET /readyz answer when Postgres and Redis are up', async
   assert.deepEqual((await api.http.get('/readyz').expect(200)).body, { status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
 });
 
-test('with Postgres and Redis down: /healthz 200, /readyz 503 not_ready naming both, other routes 500 internal_error without internals', async () => {
+test('with Postgres and Redis down: /healthz 200, /readyz and POST /jobs 503 not_ready, other routes 500 internal_error without internals', async () => {
   // Nothing listens on port 1.
   const config = loadConfig({ ...process.env, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/graft', REDIS_URL: 'redis://127.0.0.1:1' });
   const prisma = createPrisma(config.databaseUrl);
@@ -42,6 +42,12 @@ test('with Postgres and Redis down: /healthz 200, /readyz 503 not_ready naming b
     assert.match(ready.body.error.message, /redis/);
     assert.notEqual(ready.body.error.details.postgres, 'ok');
     assert.notEqual(ready.body.error.details.redis, 'ok');
+
+    // A submission is refused at once (not left hanging on the queue) and says why.
+    const submit = await http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://x/d.zip' } });
+    assert.equal(submit.status, 503);
+    assert.equal(submit.body.error.code, 'not_ready');
+    assert.match(submit.body.error.message, /Redis/);
 
     const list = await http.get('/jobs');
     assert.equal(list.status, 500);

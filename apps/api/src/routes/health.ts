@@ -3,26 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { ErrorBody, ErrorCode } from '@graft/spec';
 import { ref, type RoutePlugin } from '../schemas.ts';
-
-const checkTimeoutMs = 2000;
-
-/** 'ok', or why the dependency did not answer within the timeout. */
-async function probe(check: () => Promise<unknown>): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
-  });
-  try {
-    await Promise.race([check(), timeout]);
-    return 'ok';
-  } catch (err) {
-    // Prisma's messages span lines (invocation, code frame); the last line says what failed.
-    const lines = ((err as Error).message || String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
-    return (lines.at(-1) ?? 'failed').slice(0, 300);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { probe } from '../dependency-probe.ts';
 
 const Checks = Type.Object({ postgres: Type.String(), redis: Type.String() });
 

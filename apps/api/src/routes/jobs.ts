@@ -8,6 +8,7 @@ import { listBackbones } from '@graft/engine';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { checkJobSpec, isUuid } from '../job-spec-checks.ts';
 import { toJobView, toMetricsView } from '../job-view.ts';
+import { probe } from '../dependency-probe.ts';
 
 export const JobParams = Type.Object({ id: Type.String({ description: 'Job id (uuid)' }) });
 
@@ -31,12 +32,15 @@ const jobs: RoutePlugin = async (app) => {
         summary: 'Submit a training job',
         description: 'Validates the spec, stores the job as queued and hands it to a worker. Location names the new job.',
         body: ref(JobSpec),
-        response: { 202: ref(JobView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody) },
+        response: { 202: ref(JobView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody), 503: ref(ErrorBody) },
       },
     },
     async (req, reply) => {
       const spec = req.body;
       await checkJobSpec(spec, { prisma: app.prisma, backbones: listBackbones() });
+      // Adding to the queue waits for Redis indefinitely; refuse now rather than hang the request.
+      const redis = await probe(() => app.queue.count(), 1500);
+      if (redis !== 'ok') throw new GraftError(ErrorCode.notReady, `The job queue (Redis) is not answering (${redis}); nothing was submitted, try again shortly`);
       const job = await submitJob(app, spec);
       return reply.code(202).header('location', `/jobs/${job.id}`).send(toJobView(job));
     },

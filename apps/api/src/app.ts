@@ -1,6 +1,6 @@
 // The HTTP API as a Fastify app built from injected dependencies, so tests build one on a throwaway
 // database and a unique queue prefix, and main.ts builds the real one from the config.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Config } from '@graft/config';
 import type { PrismaClient } from '@graft/db';
 import type { Queue } from 'bullmq';
@@ -34,8 +34,6 @@ declare module 'fastify' {
     storage: Storage;
   }
 }
-
-export type App = FastifyInstance;
 
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({

@@ -19,6 +19,7 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'jobs', description: 'Training jobs' },
         { name: 'datasets', description: 'Uploaded dataset archives' },
+        { name: 'predict', description: 'Predictions with a trained model' },
         { name: 'backbones', description: 'Pretrained backbones' },
         { name: 'health', description: 'Liveness and readiness' },
       ],

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { engineLog } from './log.ts';
 import { registerWasmGradientKernels } from './wasm-gradients.ts';
+import { registerWasmMatMul } from './wasm-matmul.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -23,6 +24,7 @@ async function useWasm(): Promise<boolean> {
   await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) return false;
   registerWasmGradientKernels();
+  registerWasmMatMul();
   return true;
 }
 

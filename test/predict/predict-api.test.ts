@@ -130,3 +130,26 @@ test('refusals: multipart without jobId or files, other media types, oversized i
   res = await api.http.post('/predict').field('jobId', job.id).field('topK', 'two').attach('image', images[0]!, 'a.png').expect(400);
   assert.match(res.body.error.message, /topK/);
 });
+
+test('the limits come from PREDICT_* settings: batch size and body size, for JSON and for forms', async () => {
+  const saved = { ...process.env };
+  Object.assign(process.env, { PREDICT_MAX_BATCH: '4', PREDICT_MAX_BODY_BYTES: String(200 * 1024) });
+  let small: TestApi;
+  try {
+    small = await startTestApi();
+  } finally {
+    process.env = saved;
+  }
+  const served = await seedServedJob(small);
+  const b64 = images[0]!.toString('base64');
+  let res = await small.http.post('/predict').send({ jobId: served.id, images: Array(5).fill(b64) }).expect(413);
+  assert.match(res.body.error.message, /at most 4/);
+  await small.http.post('/predict').send({ jobId: served.id, images: Array(4).fill(b64) }).expect(200);
+  res = await small.http.post('/predict').send({ jobId: served.id, images: [Buffer.alloc(300 * 1024, 1).toString('base64')] }).expect(413);
+  assert.equal(res.body.error.code, 'payload_too_large');
+  const form = small.http.post('/predict').field('jobId', served.id);
+  for (let i = 0; i < 3; i++) form.attach('image', Buffer.alloc(90 * 1024, i), `big${i}.png`);
+  res = await form.expect(413);
+  assert.match(res.body.error.message, /larger than 204800 bytes/);
+  await small.close();
+});

@@ -61,8 +61,12 @@ function routes(settings: ServingSettings): RoutePlugin {
 
     /** Multipart: a jobId field, an optional topK field and one or more image files (any field name). */
     async function readMultipart(req: FastifyRequest) {
+      // the body limit does not apply to a streamed form: count what is read against it here
+      const bodyTooLarge = () => new GraftError(ErrorCode.payloadTooLarge, `The form is larger than ${settings.maxBodyBytes} bytes; send fewer or smaller images per request`);
+      if (Number(req.headers['content-length'] ?? 0) > settings.maxBodyBytes) throw bodyTooLarge();
       const fields: Record<string, string> = {};
       const images: Buffer[] = [];
+      let total = 0;
       for await (const part of req.parts()) {
         if (part.type === 'file') {
           const bytes = await part.toBuffer().catch((err: { code?: string }) => {
@@ -71,6 +75,8 @@ function routes(settings: ServingSettings): RoutePlugin {
             }
             throw err;
           });
+          total += bytes.byteLength;
+          if (total > settings.maxBodyBytes) throw bodyTooLarge();
           images.push(bytes);
         } else fields[part.fieldname] = String(part.value);
       }

@@ -69,19 +69,22 @@ async function dilatedReference(kernel: string, c: Case, x: { shape: number[]; v
   const d = c.dilations!;
   const [kh, kw, ch, m] = c.filter;
   const wide = [(kh - 1) * d + 1, (kw - 1) * d + 1, ch, m];
-  const spread = new Float32Array(tf.util.sizeFromShape(wide));
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      for (let k = 0; k < ch * m; k++) spread[((i * d) * wide[1] + j * d) * ch * m + k] = filter.values[(i * kw + j) * ch * m + k];
+  // flat index of tap (i, j), channel k in the dilated filter and in the spread one
+  const taps = Array.from({ length: kh * kw * ch * m }, (_, f) => {
+    const k = f % (ch * m);
+    const tap = (f - k) / (ch * m);
+    const [i, j] = [Math.floor(tap / kw), tap % kw];
+    return [f, (i * d * wide[1] + j * d) * ch * m + k];
+  });
   const common = { strides: c.strides, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
   if (kernel === 'DepthwiseConv2dNativeBackpropInput') {
+    const spread = new Float32Array(tf.util.sizeFromShape(wide));
+    for (const [f, w] of taps) spread[w] = filter.values[f];
     return runOn('cpu', kernel, { dy, filter: { shape: wide, values: spread } }, { ...common, inputShape: c.x });
   }
   const full = await runOn('cpu', kernel, { x, dy }, { ...common, filterShape: wide });
   const values = new Float32Array(tf.util.sizeFromShape(c.filter));
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      for (let k = 0; k < ch * m; k++) values[(i * kw + j) * ch * m + k] = full.values[((i * d) * wide[1] + j * d) * ch * m + k];
+  for (const [f, w] of taps) values[f] = full.values[w];
   return { shape: c.filter, values };
 }
 

@@ -10,28 +10,17 @@ type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type Pair = [number, number] | number;
 
-interface BackpropFilterAttrs {
+/** Attributes TF.js passes to the conv backprop kernels (dilations only for depthwise, dataFormat only for conv2d). */
+interface ConvAttrs {
   strides: Pair;
   pad: Pad;
   dilations?: Pair;
   dataFormat?: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
 }
-interface ConvBackpropInputAttrs {
-  strides: Pair;
-  pad: Pad;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-}
-interface DepthwiseBackpropInputAttrs {
-  strides: Pair;
-  pad: Pad;
-  dilations: Pair;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-}
+type Shape4 = [number, number, number, number];
+type BackpropFilterAttrs = ConvAttrs & { filterShape: Shape4 };
+type BackpropInputAttrs = ConvAttrs & { inputShape: Shape4 };
 
 /** x zero-padded as the forward conv saw it, cut to exactly the rows/columns that the filter taps reach. */
 function paddedInput(x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
@@ -114,9 +103,9 @@ function spreadForInputGradient(dy: tf.Tensor4D, info: Conv2DInfo, inH: number, 
  * same dilation, on wasm's own depthwise kernel. With channel multiplier M > 1 each of the C·M channels
  * is convolved, then summed per input channel.
  */
-export function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: DepthwiseBackpropInputAttrs): tf.Tensor4D {
+export function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: BackpropInputAttrs): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+    const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true);
     const [kh, kw, channels, multiplier] = filter.shape;
     const [b, inH, inW] = attrs.inputShape;
     const u = spreadForInputGradient(dy, info, inH, inW, kh, kw);
@@ -131,7 +120,7 @@ export function depthwiseBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, att
  * swapped; 1×1 stride-1 convs are just dY·Wᵀ. (wasm has this kernel natively, but it measured ~9×
  * slower than its own forward conv on MobileNetV2's 1×1 layers.)
  */
-export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: ConvBackpropInputAttrs): tf.Tensor4D {
+export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, attrs: BackpropInputAttrs): tf.Tensor4D {
   if (attrs.dataFormat === 'NCHW') throw new Error('conv2dBackpropInput on wasm supports NHWC only');
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
@@ -156,8 +145,8 @@ export function registerWasmGradientKernels(): void {
   const kernels: [string, tf.KernelFunc][] = [
     ['Conv2DBackpropFilter', ({ inputs, attrs }) => conv2dBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, asAttrs<BackpropFilterAttrs>(attrs))],
     ['DepthwiseConv2dNativeBackpropFilter', ({ inputs, attrs }) => depthwiseBackpropFilter(inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, asAttrs<BackpropFilterAttrs>(attrs))],
-    ['DepthwiseConv2dNativeBackpropInput', ({ inputs, attrs }) => depthwiseBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, asAttrs<DepthwiseBackpropInputAttrs>(attrs))],
-    ['Conv2DBackpropInput', ({ inputs, attrs }) => conv2dBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, asAttrs<ConvBackpropInputAttrs>(attrs))],
+    ['DepthwiseConv2dNativeBackpropInput', ({ inputs, attrs }) => depthwiseBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, asAttrs<BackpropInputAttrs>(attrs))],
+    ['Conv2DBackpropInput', ({ inputs, attrs }) => conv2dBackpropInput(inputs.dy as tf.Tensor4D, inputs.filter as tf.Tensor4D, asAttrs<BackpropInputAttrs>(attrs))],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');

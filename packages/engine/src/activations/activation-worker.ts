@@ -22,12 +22,18 @@ const fail = (err: unknown) => post({ type: 'error', code: err instanceof GraftE
 try {
   const init = workerData as WorkerInit;
   const runner = await createRunner(init.spec, init.options.preprocessing.imageSize);
-  const process = batchProcessor(runner, init.options);
+  const stages = batchProcessor(runner, init.options);
+  // the parent keeps two batches in flight: the next one decodes (sharp's threads) while this one runs
+  let previous: Promise<unknown> = Promise.resolve();
   port.on('message', (req: WorkerRequest) => {
-    process(req.files, req.firstIndex).then(
-      (views) => post({ type: 'result', batch: req.batch, views }, views.map((v) => v.buffer as ArrayBuffer)),
-      fail,
-    );
+    const decoded = stages.decode(req.files, req.firstIndex);
+    decoded.catch(() => {}); // reported below, in order
+    previous = previous
+      .then(async () => {
+        const views = await stages.forward(await decoded);
+        post({ type: 'result', batch: req.batch, views }, views.map((v) => v.buffer as ArrayBuffer));
+      })
+      .catch(fail);
   });
   post({ type: 'ready', outputShape: runner.outputShape });
 } catch (err) {

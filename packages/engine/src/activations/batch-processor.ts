@@ -12,24 +12,37 @@ export interface BatchOptions {
   maxPixels?: number;
 }
 
-/** Returns, per view, the activations of files[0..n) laid out row after row. */
+/** Per view, the images of one batch laid out for the runner (n × s × s × 3). */
+export type DecodedBatch = { views: Float32Array[]; n: number };
+
+/**
+ * A batch in two stages so that callers can overlap them: decode() runs in sharp's own threads while
+ * the previous batch's forward() occupies this thread.
+ */
 export function batchProcessor(runner: PrefixRunner, o: BatchOptions) {
   const s = o.preprocessing.imageSize;
   const pixels = s * s * 3;
-  return async (files: string[], firstIndex: number): Promise<Float32Array[]> => {
-    const decoded = await Promise.all(
-      files.map((file, i) =>
-        decodeViews(file, o.preprocessing, { augmentViews: o.augmentViews, seed: o.seed, index: firstIndex + i, maxPixels: o.maxPixels }).catch((err: Error) => {
-          throw err instanceof GraftError ? new GraftError(err.code, `${file}: ${err.message}`) : new GraftError(ErrorCode.internal, `${file}: ${err.message}`);
-        }),
-      ),
-    );
-    const out: Float32Array[] = [];
-    for (let v = 0; v <= o.augmentViews; v++) {
-      const batch = new Float32Array(files.length * pixels);
-      decoded.forEach((views, i) => batch.set(views[v], i * pixels));
-      out.push(await runner.run(batch, files.length));
-    }
-    return out;
+  return {
+    async decode(files: string[], firstIndex: number): Promise<DecodedBatch> {
+      const decoded = await Promise.all(
+        files.map((file, i) =>
+          decodeViews(file, o.preprocessing, { augmentViews: o.augmentViews, seed: o.seed, index: firstIndex + i, maxPixels: o.maxPixels }).catch((err: Error) => {
+            throw err instanceof GraftError ? new GraftError(err.code, `${file}: ${err.message}`) : new GraftError(ErrorCode.internal, `${file}: ${err.message}`);
+          }),
+        ),
+      );
+      const views = Array.from({ length: o.augmentViews + 1 }, (_, v) => {
+        const batch = new Float32Array(files.length * pixels);
+        decoded.forEach((imageViews, i) => batch.set(imageViews[v], i * pixels));
+        return batch;
+      });
+      return { views, n: files.length };
+    },
+    /** Per view, the activations of the batch's images, row after row. */
+    async forward(batch: DecodedBatch): Promise<Float32Array[]> {
+      const out: Float32Array[] = [];
+      for (const v of batch.views) out.push(await runner.run(v, batch.n));
+      return out;
+    },
   };
 }

@@ -52,11 +52,20 @@ interface Collector {
 }
 
 async function runInThread(runner: PrefixRunner, o: BatchOptions, files: string[], batchSize: number, c: Collector, signal?: AbortSignal) {
-  const process = batchProcessor(runner, o);
+  const stages = batchProcessor(runner, o);
   c.begin(runner.outputShape);
-  for (let b = 0, start = 0; start < files.length; b++, start += batchSize) {
+  const decode = (start: number) => {
+    const p = stages.decode(files.slice(start, start + batchSize), start);
+    p.catch(() => {}); // awaited in turn below; an abort may leave it unawaited
+    return p;
+  };
+  let next = files.length > 0 ? decode(0) : null;
+  for (let b = 0, start = 0; next; b++, start += batchSize) {
     if (signal?.aborted) throw cancelled();
-    c.store(b, await process(files.slice(start, start + batchSize), start));
+    const decoded = await next;
+    // decode the following batch while this one runs forward
+    next = start + batchSize < files.length ? decode(start + batchSize) : null;
+    c.store(b, await stages.forward(decoded));
   }
 }
 
@@ -95,6 +104,8 @@ async function runInWorkers(
           if (msg.type === 'ready') {
             if (!begun) c.begin(msg.outputShape);
             begun = true;
+            // two in flight per worker: one decoding while the other runs forward
+            dispatch(w);
             return dispatch(w);
           }
           c.store(msg.batch, msg.views);

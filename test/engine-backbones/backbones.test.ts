@@ -87,3 +87,13 @@ test('bad references and sizes are refused with codes a user can act on', async 
   assert.throws(() => b.split(19), (e: unknown) => e instanceof GraftError && e.code === 'invalid_hyperparameters' && /18 blocks/.test(e.message));
   b.dispose();
 });
+
+test('dispose() frees every backbone tensor, also after split() re-applied its layers', async () => {
+  (await loadBackbone('mobilenet_v2', { imageSize: 32 })).dispose(); // first load may cache process-wide state
+  const before = tf.memory().numTensors;
+  const b = await loadBackbone('mobilenet_v2', { imageSize: 32 });
+  assert.ok(tf.memory().numTensors > before);
+  for (const k of [2, 0, 'all'] as const) b.split(k);
+  b.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -15,7 +15,10 @@ export interface Backbone {
   imageSize: number;
   /** image [n, s, s, 3] in info.pixelRange -> pooled features [n, info.featureDim] */
   model: tf.LayersModel;
-  /** Prefix and suffix share the layers (and weights) of `model`. */
+  /**
+   * Prefix and suffix share the layers (and weights) of `model`: do not dispose them; dispose() here
+   * frees the weights of all three.
+   */
   split(trainableBlocks: number | 'all'): SplitModel;
   dispose(): void;
 }
@@ -43,7 +46,22 @@ function checkImageSize(info: BackboneInfo, imageSize: number): void {
   }
 }
 
-export function makeBackbone(info: BackboneInfo, imageSize: number, model: tf.LayersModel, ends: string[]): Backbone {
+/**
+ * Frees every weight once. Model.dispose() is not enough: split() re-applies the layers (raising their
+ * reference counts) and a served model built on them may already have freed some (hence the try).
+ */
+function releaseWeights(model: tf.LayersModel): void {
+  for (const w of new Set(model.weights)) {
+    try {
+      w.dispose();
+    } catch {
+      // already freed together with a model built on these layers
+    }
+  }
+}
+
+/** `owner` holds all the weights to free (a user model's own head included); defaults to `model`. */
+export function makeBackbone(info: BackboneInfo, imageSize: number, model: tf.LayersModel, ends: string[], owner = model): Backbone {
   return {
     info,
     imageSize,
@@ -56,7 +74,7 @@ export function makeBackbone(info: BackboneInfo, imageSize: number, model: tf.La
         throw err;
       }
     },
-    dispose: () => model.dispose(),
+    dispose: () => releaseWeights(owner),
   };
 }
 

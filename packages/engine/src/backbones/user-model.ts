@@ -88,7 +88,7 @@ export async function loadUserModel(ref: UserRef, opts: { imageSize?: number; al
       featureDim: model.outputs[0].shape[1] as number,
       source: ref.url,
     };
-    return makeBackbone(info, imageSize, model, ends);
+    return makeBackbone(info, imageSize, model, ends, loaded);
   } catch (err) {
     loaded.dispose();
     if (err instanceof GraftError) throw err;

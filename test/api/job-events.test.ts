@@ -9,7 +9,7 @@ import { followEvents } from '../support/sse.ts';
 const api = await startTestApi();
 
 const until = async (cond: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000; // generous: CI machines can be loaded
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

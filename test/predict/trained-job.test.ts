@@ -1,0 +1,39 @@
+// A feature_extraction job trained by a real worker: its model, as downloaded, opens with
+// tf.loadLayersModel and /predict answers with it (fine_tune is covered by the CLI and typed-client tests).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { startTestApi } from '../support/api.ts';
+import { startWorkerForApi } from '../support/api-worker.ts';
+import { killWorker, waitForJob, isTerminal } from '../support/service.ts';
+import { defaultPatterns, encodeImage, makeImageFolderZip, mulberry32, renderPattern } from '../support/images.ts';
+
+const api = await startTestApi();
+
+test('a trained feature_extraction job serves its model through /predict and as a loadable zip', async () => {
+  const worker = startWorkerForApi(api);
+  try {
+    const zip = await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 8, size: 40 });
+    const upload = await api.http.post('/datasets').attach('file', zip, 'data.zip').expect(201);
+    const submitted = await api.http
+      .post('/jobs')
+      .send({ method: 'feature_extraction', dataset: { id: upload.body.id }, hyperparameters: { imageSize: 32, seed: 1 } })
+      .expect(202);
+    const job = await waitForJob(api.db.prisma, submitted.body.id, isTerminal, 180_000);
+    assert.equal(job.status, 'succeeded', `${job.errorCode}: ${job.errorMessage}`);
+
+    // the checkpoint must open in plain TF.js (weight names matching the topology)
+    const files = new Map<string, Buffer>();
+    for (const name of ['model.json', 'weights.bin']) files.set(name, await api.app.predictor.cache.get(job.id).then((m) => m.checkpoint.files.get(name)!));
+    const modelJson = JSON.parse(files.get('model.json')!.toString());
+    const weightData = new Uint8Array(files.get('weights.bin')!).buffer;
+    const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights, weightData }));
+    model.dispose();
+
+    const image = await encodeImage(renderPattern(defaultPatterns[1]!, mulberry32(4), { size: 40 }), 40);
+    const res = await api.http.post('/predict').field('jobId', job.id).attach('image', image, 'circle.png').expect(200);
+    assert.equal(res.body.predictions[0].label, defaultPatterns[1]!.name);
+  } finally {
+    await killWorker(worker);
+  }
+});

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { engineLog } from './log.ts';
 import { registerWasmGradientKernels } from './wasm-gradients.ts';
-import { registerWasmMatMul } from './wasm-matmul.ts';
+import { registerWasmFastPaths } from './wasm-fast-paths.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -24,7 +24,7 @@ async function useWasm(): Promise<boolean> {
   await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) return false;
   registerWasmGradientKernels();
-  registerWasmMatMul();
+  registerWasmFastPaths();
   return true;
 }
 

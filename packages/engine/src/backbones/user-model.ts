@@ -17,7 +17,13 @@ const featureLayerClasses = ['GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Fl
 function fileHandler(modelJson: string): tf.io.IOHandler {
   return {
     async load() {
-      const json = JSON.parse(await readFile(modelJson, 'utf8')) as tf.io.ModelJSON;
+      let json: tf.io.ModelJSON;
+      try {
+        json = JSON.parse(await readFile(modelJson, 'utf8')) as tf.io.ModelJSON;
+      } catch (err) {
+        // never echo the file's content: the path came from a user
+        throw new Error((err as NodeJS.ErrnoException).code ? `cannot read ${path.basename(modelJson)}` : `${path.basename(modelJson)} is not a model.json`);
+      }
       const dir = path.dirname(modelJson);
       const specs: tf.io.WeightsManifestEntry[] = [];
       const buffers: Buffer[] = [];

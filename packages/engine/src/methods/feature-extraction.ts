@@ -113,10 +113,10 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
       bias[c] -= (mean[j] / scale[j]) * fit.kernel[j * k + c];
     }
   }
-  const dense = tf.layers.dense({ name: 'graft_head', units: k, inputShape: [d] });
-  dense.build([null, d]);
+  const dense = tf.layers.dense({ name: 'graft_head', units: k });
+  // built through a forward pass so its weights are saved as graft_head/kernel, which model.json names
+  const head = LayerStack.built([dense], d);
   tf.tidy(() => dense.setWeights([tf.tensor2d(kernel, [d, k]), tf.tensor1d(bias)]));
-  const head = new LayerStack([dense]);
   const forward = classifierForward(suffix, head);
   const trainScore = tf.tidy(() => lossAndAccuracy(train, forward, hp.batchSize));
   const val = validationMetrics(validation, forward, hp.batchSize);

@@ -7,6 +7,8 @@ import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
 import { computePrefixActivations, type PrefixActivations } from './activations/index.ts';
+import { onnxPrefixRunnerSpec } from '@graft/onnx';
+import { availableParallelism } from 'node:os';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, TransferMethod } from './methods/method.ts';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
@@ -168,6 +170,9 @@ async function trainOnBackbone(
   const totalWork = jobs.reduce((a, j) => a + j.items.length * (1 + j.views), 0);
   let doneWork = 0;
   const caches: PrefixActivations[] = [];
+  // the frozen prefix is pure forward work: ONNX Runtime runs it natively when it loads and the prefix exports
+  // (null otherwise, logged, and the cache stays on TF.js)
+  const runner = prefix ? ((await onnxPrefixRunnerSpec(prefix, { workers: availableParallelism(), logger: log })) ?? undefined) : undefined;
   for (const job of jobs) {
     throwIfCancelled(input.signal);
     const work = job.items.length * (1 + job.views);
@@ -176,6 +181,7 @@ async function trainOnBackbone(
         prefix,
         files: job.items.map((it) => it.file),
         preprocessing,
+        runner,
         augmentViews: job.views,
         seed: hp.seed,
         signal: input.signal,

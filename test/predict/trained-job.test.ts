@@ -30,6 +30,16 @@ test('a trained feature_extraction job serves its model through /predict and as 
     const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0].weights, weightData }));
     model.dispose();
 
+    // the worker exported the ONNX file once, beside the checkpoint; the download hands out those bytes
+    const stored = (await api.app.predictor.cache.get(job.id)).checkpoint.files.get('model.onnx');
+    assert.ok(stored && stored.length > 0, 'model.onnx stored with the checkpoint');
+    const onnx = await api.http.get(`/jobs/${job.id}/model?format=onnx`).buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    }).expect(200);
+    assert.ok(Buffer.compare(onnx.body as Buffer, stored) === 0, 'downloaded ONNX equals the stored export');
+
     const image = await encodeImage(renderPattern(defaultPatterns[1]!, mulberry32(4), { size: 40 }), 40);
     const res = await api.http.post('/predict').field('jobId', job.id).attach('image', image, 'circle.png').expect(200);
     assert.equal(res.body.predictions[0].label, defaultPatterns[1]!.name);

@@ -1,12 +1,14 @@
 // One attempt at one job: datasets -> engine train -> checkpoint in storage -> metrics in Postgres,
 // with every state change going through @graft/db's job lifecycle.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { jobLifecycle } from '@graft/db';
 import type { ImageDataset } from '@graft/datasets';
 import { train } from '@graft/engine';
+import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
+import type * as tf from '@tensorflow/tfjs';
 import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spec';
 import { uploadFolder } from '@graft/storage';
 import { CancelWatch } from './cancel-watch.ts';
@@ -88,12 +90,15 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       onProgress: (fraction, stage) => progress(datasetsShare + trainingShare * fraction, stage),
       onEpoch: (m) => jobLifecycle.recordEpoch(prisma, jobId, m),
       logger: log,
+      // a file:// backbone may only come from where file:// datasets may
+      allowedFileRoot: path.resolve(deps.config.datasetsDir),
     });
     try {
       await jobLifecycle.recordEvaluation(prisma, jobId, trained.evaluation);
       await progress(datasetsShare + trainingShare, 'saving');
       const dir = path.join(work, 'model');
       await trained.save(dir);
+      await writeOnnxBeside(dir, trained.model, log);
       await uploadFolder(deps.storage, dir, checkpointPrefix(jobId));
     } finally {
       trained.dispose();
@@ -124,5 +129,19 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
   } finally {
     watch.stop();
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The served model as model.onnx beside the TF.js checkpoint, exported once here so /predict and
+ * GET /jobs/:id/model?format=onnx never export per request. A layer ONNX cannot express keeps the job on
+ * TF.js only: logged, not a failure.
+ */
+async function writeOnnxBeside(dir: string, model: tf.LayersModel, log: Logger): Promise<void> {
+  try {
+    await writeFile(path.join(dir, 'model.onnx'), exportToOnnx(model));
+  } catch (err) {
+    if (!(err instanceof UnsupportedLayerError)) throw err;
+    log.warn({ reason: err.message }, 'model not exported to ONNX; it is served by TF.js');
   }
 }

@@ -46,6 +46,8 @@ export interface TrainInput {
   onProgress?: (fraction: number, stage: string) => void | Promise<void>;
   onEpoch?: (m: EpochMetrics) => void | Promise<void>;
   logger?: EngineLogger;
+  /** where a file:// backbone URL may point (the service passes DATASETS_DIR); unset = anywhere (library use) */
+  allowedFileRoot?: string;
 }
 
 export interface TrainedModel {
@@ -128,7 +130,7 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
   const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered) : undefined);
   await report(0, 'loading backbone');
-  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize });
+  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot });
   try {
     const hp = resolveHyperparameters(method, input.hyperparameters, backbone.imageSize);
     log.info({ method, backbone: backbone.info.id, backend, hyperparameters: hp }, 'training starts');

@@ -3,8 +3,8 @@
 // tf.loadLayersModel opens as it is; ?format=onnx: the ONNX file (stored by the worker, or exported now).
 import { Type } from '@sinclair/typebox';
 import yazl from 'yazl';
-import { exportToOnnx } from '@graft/onnx';
-import { ErrorBody } from '@graft/spec';
+import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
+import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
 import { ONNX_FILE, checkpointPrefix, loadTfjsModel, readCheckpoint } from '@graft/serving';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { JobParams } from './jobs.ts';
@@ -44,6 +44,11 @@ const modelDownload: RoutePlugin = async (app) => {
           const model = await loadTfjsModel(checkpoint);
           try {
             onnx = Buffer.from(exportToOnnx(model));
+          } catch (err) {
+            if (err instanceof UnsupportedLayerError) {
+              throw new GraftError(ErrorCode.conflict, `This model cannot be exported to ONNX (${err.message}); download it with format=tfjs.`);
+            }
+            throw err;
           } finally {
             model.dispose();
           }

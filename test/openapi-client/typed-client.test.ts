@@ -29,7 +29,7 @@ type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export async function submitWaitPredict(baseUrl: string, datasetUrl: string, image: string) {
   const client = createClient<paths>({ baseUrl });
   const submitted = await client.POST('/jobs', {
-    body: { method: 'fine_tune', dataset: { url: datasetUrl }, hyperparameters: { imageSize: 32, epochs: 3, seed: 1 } },
+    body: { method: 'fine_tune', dataset: { url: datasetUrl }, hyperparameters: { imageSize: 64, epochs: 5, seed: 1 } },
   });
   if (!submitted.data) throw new Error('submit refused: ' + JSON.stringify(submitted.error));
   const id: string = submitted.data.id;
@@ -83,7 +83,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test('a client generated from /openapi.json type-checks and submits, waits for and predicts with a real job', async () => {
   const api = await startTestApi();
   const worker = startWorkerForApi(api);
-  const data = await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 8, size: 40 });
+  const data = await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 12, size: 64 });
   const server = await startServer({ '/data.zip': serveBuffer(data, 'application/zip') });
   try {
     const doc = await (await fetch(`${api.url}/openapi.json`)).json();
@@ -99,13 +99,12 @@ test('a client generated from /openapi.json type-checks and submits, waits for a
     });
 
     const rand = mulberry32(9);
-    const image = (await encodeImage(renderPattern(defaultPatterns[0]!, rand, { size: 40 }), 40)).toString('base64');
+    const image = (await encodeImage(renderPattern(defaultPatterns[0]!, rand, { size: 64 }), 64)).toString('base64');
     const { submitWaitPredict } = (await import(path.join(dir, 'usage.ts'))) as GeneratedUsage;
     const result = await submitWaitPredict(api.url, server.url('/data.zip'), image);
     assert.equal(result.status, 'succeeded');
     assert.equal(result.predictions, 2);
-    // a 3-epoch job on 16 tiny images has barely learned; the client must get one of its classes back
-    assert.ok(defaultPatterns.slice(0, 2).some((p) => p.name === result.label), result.label);
+    assert.equal(result.label, defaultPatterns[0]!.name);
     assert.ok(typeof result.accuracy === 'number');
     assert.equal(result.notFoundCode, 'not_found');
     assert.ok(result.zipBytes > 1000 && result.onnxBytes > 1000, 'both model downloads');

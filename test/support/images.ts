@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
+import { seededRandom as mulberry32 } from '../../packages/engine/src/methods/seeded-random.ts';
 
 export interface ClassPattern {
   name: string;
@@ -19,17 +20,8 @@ export const defaultPatterns: ClassPattern[] = [
   { name: 'yellow_cross', color: [230, 210, 40], shape: 'cross' },
 ];
 
-/** Deterministic PRNG so fixtures are the same every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so fixtures are the same every run: the engine's own (mulberry32). */
+export { mulberry32 };
 
 export interface RenderOptions {
   size?: number;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ModelCache } from '../../packages/serving/src/model-cache.ts';
-import { readCheckpoint, checkpointPrefix } from '../../packages/serving/src/checkpoint-files.ts';
+import { readCheckpoint } from '../../packages/serving/src/checkpoint-files.ts';
+import { checkpointPrefix } from '@graft/storage';
 import { makeTinyCheckpoint } from '../support/tiny-checkpoint.ts';
 
 // An in-memory object store with the storage layout jobs/<id>/model/…, counting reads.

@@ -10,7 +10,7 @@ import { train } from '@graft/engine';
 import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
 import type * as tf from '@tensorflow/tfjs';
 import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spec';
-import { uploadFolder } from '@graft/storage';
+import { checkpointPrefix, uploadFolder } from '@graft/storage';
 import { CancelWatch } from './cancel-watch.ts';
 import { loadDataset, type DatasetDeps } from './dataset-input.ts';
 
@@ -27,8 +27,6 @@ export interface Attempt {
 }
 
 export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
-
-export const checkpointPrefix = (jobId: string) => `jobs/${jobId}/model/`;
 
 // Share of the progress bar before training starts (datasets) and after it (saving).
 const datasetsShare = 0.05;

@@ -28,10 +28,6 @@ export interface CheckpointFiles {
 
 export const ONNX_FILE = 'model.onnx';
 
-export function checkpointPrefix(jobId: string): string {
-  return `jobs/${jobId}/model/`;
-}
-
 export async function readCheckpoint(read: ReadObject, prefix: string): Promise<CheckpointFiles> {
   const files = new Map<string, Buffer>();
   const get = async (name: string) => {

@@ -1,7 +1,8 @@
 // A job's predictions: load (or reuse) its model, decode the images with the model's preprocessing,
 // run them in the inference pool and rank the classes.
 import { GraftError } from '@graft/spec';
-import { checkpointPrefix, readCheckpoint, type ReadObject } from './checkpoint-files.ts';
+import { checkpointPrefix } from '@graft/storage';
+import { readCheckpoint, type ReadObject } from './checkpoint-files.ts';
 import { decodeBatch } from './image-input.ts';
 import { InferencePool, type InferencePoolOptions } from './inference-pool.ts';
 import { ModelCache } from './model-cache.ts';

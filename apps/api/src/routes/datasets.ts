@@ -6,12 +6,12 @@ import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import type { Dataset } from '@graft/db';
 import { archiveFormatOf } from '@graft/datasets';
+import { datasetArchiveKey, datasetPrefix } from '@graft/storage';
 import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
 import { DatasetView, ref, type RoutePlugin } from '../schemas.ts';
 import { isUuid } from '../job-spec-checks.ts';
 
 /** Where an uploaded archive lives in storage (contracts.md); the worker opens the same key. */
-export const datasetArchiveKey = (id: string) => `datasets/${id}/archive`;
 
 // Headers and boundaries around the file part.
 const multipartOverhead = 64 * 1024;
@@ -80,7 +80,7 @@ const datasets: RoutePlugin = async (app) => {
       const sizeBytes = await app.storage.put(key, Readable.from(checkedArchive(part.file)));
       // busboy ends a too-large file early (truncated) instead of failing the stream.
       if (part.file.truncated) {
-        await app.storage.deletePrefix(`datasets/${id}/`);
+        await app.storage.deletePrefix(datasetPrefix(id));
         throw tooLarge();
       }
       const dataset = await app.prisma.dataset.create({ data: { id, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });

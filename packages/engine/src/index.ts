@@ -2,6 +2,7 @@
 // Backbones, runtime, preprocessing and the activation cache come from the BACKBONE side; train(), the methods,
 // metrics and checkpoints from the METHODS side.
 export { initBackend, type BackendName } from './runtime/backend.ts';
+export { startTsWorker } from './runtime/ts-worker.ts';
 export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type SplitModel } from './backbones/index.ts';
 export { decodeImage, defaultMaxPixels, type Preprocessing } from './preprocess/index.ts';
 export {

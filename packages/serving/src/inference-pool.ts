@@ -3,7 +3,8 @@
 // everything queued behind it for the same model, up to maxBatch images, as one batch — under load
 // concurrent single-image requests become batches without waiting on a timer.
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '@graft/engine';
 import { ONNX_FILE } from './checkpoint-files.ts';
 import type { CachedModel } from './model-cache.ts';
 import type { FromWorker, ToWorker } from './inference-messages.ts';
@@ -42,10 +43,7 @@ export interface PoolStats {
   backend: string | null;
 }
 
-const workerUrl = new URL('./inference-worker.ts', import.meta.url).href;
-const tsxLoaderUrl = import.meta.resolve('tsx/esm/api');
-// The thread registers tsx itself: hooks of the parent's --import do not reach worker threads.
-const bootstrap = `import(${JSON.stringify(tsxLoaderUrl)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl)}); });`;
+const workerUrl = new URL('./inference-worker.ts', import.meta.url);
 
 export class InferencePool {
   private readonly slots: Slot[] = [];
@@ -87,7 +85,7 @@ export class InferencePool {
     // ONNX Runtime threads split the cores between the pool's threads instead of oversubscribing them
     const onnxThreads = Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, this.opts.threads)));
     const workerData = { backend: this.opts.backend, runner: { onnx: this.opts.onnx ?? true, onnxThreads } };
-    const worker = new Worker(bootstrap, { eval: true, workerData });
+    const worker = startTsWorker(workerUrl, { workerData });
     const slot: Slot = { worker, ready: false, loaded: new Set(), batch: null };
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.onCrash(slot, err));

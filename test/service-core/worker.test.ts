@@ -143,7 +143,9 @@ describe('one worker process', () => {
 });
 
 describe('worker processes that die or stop', () => {
-  const longer = { ...small, epochs: 15, earlyStoppingPatience: 0 };
+  // long enough that a job is still mid-training when the signal lands: with the frozen prefix on ONNX
+  // Runtime an epoch of this tiny set takes ~50 ms, so 15 epochs could finish inside the 1 s grace
+  const longer = { ...small, epochs: 150, earlyStoppingPatience: 0 };
   /** mid-job: at least one epoch written, more to come */
   const waitForEpochs = async (jobId: string) => {
     const deadline = Date.now() + 60_000;
@@ -169,7 +171,7 @@ describe('worker processes that die or stop', () => {
     assert.equal(done.status, 'succeeded', `${done.errorCode}: ${done.errorMessage}`);
     assert.equal(done.attempts, 2);
     const epochs = await prisma.epochMetric.findMany({ where: { jobId: job.id }, orderBy: { epoch: 'asc' } });
-    assert.deepEqual(epochs.map((e) => e.epoch), Array.from({ length: 15 }, (_, i) => i + 1));
+    assert.deepEqual(epochs.map((e) => e.epoch), Array.from({ length: longer.epochs }, (_, i) => i + 1));
     await killWorker(second);
   });
 

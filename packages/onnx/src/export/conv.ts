@@ -1,7 +1,9 @@
 // Conv2D, DepthwiseConv2D (a grouped Conv) and SeparableConv2D, plus the passes that fold a following
 // BatchNormalization into the Conv's weights and a preceding zero Pad into the Conv's pads.
 import { applyActivation } from './activations.ts';
-import { ints, refuse, requireChannelsLast, type LayerExport, type LayerExporter } from './layer-export.ts';
+import { combine, permutedVariable, variable, type DerivedData } from './derivation.ts';
+import { ints, refuse, requireChannelsLast, type LayerExport, type LayerExporter, type LayerWeight } from './layer-export.ts';
+import { transpose4d } from './layout.ts';
 import type { Attr, GraphNode, OnnxGraph, Value } from './onnx-graph.ts';
 
 /**
@@ -36,11 +38,15 @@ export function padAttrs(l: LayerExport, pads: number[] | null): Record<string, 
   return { auto_pad: { s: 'SAME_UPPER' } };
 }
 
+interface Weight extends DerivedData {
+  dims: number[];
+}
+
 /** Emits one Conv over an NCHW value with an ONNX-layout weight [out, in/group, kh, kw]. */
-function conv(l: LayerExport, x: Value, w: Float32Array, wDims: number[], bias: Float32Array | null, opts: { kernel: number[]; strides: number[]; dilations: number[]; group: number; pads: number[] | null }, base: string): string {
+function conv(l: LayerExport, x: Value, w: Weight, bias: DerivedData | null, opts: { kernel: number[]; strides: number[]; dilations: number[]; group: number; pads: number[] | null }, base: string): string {
   const g = l.graph;
-  const inputs = [x.name, g.addFloat(`${base}/W`, wDims, w)];
-  if (bias) inputs.push(g.addFloat(`${base}/B`, [wDims[0]], bias));
+  const inputs = [x.name, g.addFloat(`${base}/W`, w.dims, w.data, w.derivation)];
+  if (bias) inputs.push(g.addFloat(`${base}/B`, [w.dims[0]], bias.data, bias.derivation));
   return g.add(
     'Conv',
     inputs,
@@ -55,29 +61,25 @@ function conv(l: LayerExport, x: Value, w: Float32Array, wDims: number[], bias: 
   );
 }
 
-/** A 4-D row-major array with its axes permuted: result axis k is source axis perm[k]. */
-function transpose4d(data: Float32Array, shape: number[], perm: number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-  const [d0, d1, d2, d3] = perm.map((p) => shape[p]);
-  const [s0, s1, s2, s3] = perm.map((p) => strides[p]);
-  let k = 0;
-  for (let a = 0; a < d0; a++)
-    for (let b = 0; b < d1; b++)
-      for (let c = 0; c < d2; c++) for (let d = 0; d < d3; d++) out[k++] = data[a * s0 + b * s1 + c * s2 + d * s3];
-  return out;
+/** A Keras 4-D kernel in ONNX layout; training graphs recompute it from the variable. */
+function permuted(k: LayerWeight, perm: number[], dims: number[]): Weight {
+  return { data: transpose4d(k.data, k.shape, perm), dims, derivation: permutedVariable(k.variable, k.shape, perm) };
 }
 
 /** Keras kernel [kh, kw, in, out] -> ONNX weight [out, in, kh, kw]. */
-function convWeight(k: { shape: number[]; data: Float32Array }): { data: Float32Array; dims: number[] } {
+function convWeight(k: LayerWeight): Weight {
   const [kh, kw, cin, cout] = k.shape;
-  return { data: transpose4d(k.data, k.shape, [3, 2, 0, 1]), dims: [cout, cin, kh, kw] };
+  return permuted(k, [3, 2, 0, 1], [cout, cin, kh, kw]);
 }
 
 /** Depthwise kernel [kh, kw, in, mult] -> grouped weight [in*mult, 1, kh, kw]; TF's output channel c*mult+m is ONNX's group c, member m. */
-function depthwiseWeight(k: { shape: number[]; data: Float32Array }): { data: Float32Array; dims: number[] } {
+function depthwiseWeight(k: LayerWeight): Weight {
   const [kh, kw, cin, mult] = k.shape;
-  return { data: transpose4d(k.data, k.shape, [2, 3, 0, 1]), dims: [cin * mult, 1, kh, kw] };
+  return permuted(k, [2, 3, 0, 1], [cin * mult, 1, kh, kw]);
+}
+
+function biasOf(l: LayerExport, k: number): DerivedData | null {
+  return l.config.useBias === false ? null : { data: l.weights[k].data, derivation: variable(l.weights[k].variable) };
 }
 
 function geometry(l: LayerExport) {
@@ -98,24 +100,17 @@ function finish(l: LayerExport, name: string): Value[] {
 export const convExporters: Record<string, LayerExporter> = {
   Conv2D: (l) => {
     const geo = geometry(l);
-    const w = convWeight(l.weights[0]);
-    const bias = l.config.useBias === false ? null : l.weights[1].data;
-    return finish(l, conv(l, geo.x, w.data, w.dims, bias, { ...geo, group: 1 }, l.name));
+    return finish(l, conv(l, geo.x, convWeight(l.weights[0]), biasOf(l, 1), { ...geo, group: 1 }, l.name));
   },
   DepthwiseConv2D: (l) => {
     const geo = geometry(l);
-    const w = depthwiseWeight(l.weights[0]);
-    const bias = l.config.useBias === false ? null : l.weights[1].data;
-    return finish(l, conv(l, geo.x, w.data, w.dims, bias, { ...geo, group: l.weights[0].shape[2] }, l.name));
+    return finish(l, conv(l, geo.x, depthwiseWeight(l.weights[0]), biasOf(l, 1), { ...geo, group: l.weights[0].shape[2] }, l.name));
   },
   SeparableConv2D: (l) => {
     const geo = geometry(l);
-    const dw = depthwiseWeight(l.weights[0]);
-    const depthwise = conv(l, geo.x, dw.data, dw.dims, null, { ...geo, group: l.weights[0].shape[2] }, `${l.name}/depthwise`);
-    const pw = convWeight(l.weights[1]);
-    const bias = l.config.useBias === false ? null : l.weights[2].data;
+    const depthwise = conv(l, geo.x, depthwiseWeight(l.weights[0]), null, { ...geo, group: l.weights[0].shape[2] }, `${l.name}/depthwise`);
     const pointwise = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], group: 1, pads: [0, 0, 0, 0] };
-    return finish(l, conv(l, { name: depthwise, shape: l.outputShapes[0] }, pw.data, pw.dims, bias, pointwise, l.name));
+    return finish(l, conv(l, { name: depthwise, shape: l.outputShapes[0] }, convWeight(l.weights[1]), biasOf(l, 2), pointwise, l.name));
   },
 };
 
@@ -125,34 +120,72 @@ function onlyConsumer(g: OnnxGraph, value: string, keep: Set<string>): GraphNode
   return users.length === 1 ? users[0] : null;
 }
 
-function weightOf(g: OnnxGraph, conv: GraphNode) {
-  const w = g.initializers.get(conv.inputs[1]);
-  return w && w.data instanceof Float32Array ? { dims: w.dims, data: w.data } : null;
+function floatWeight(g: OnnxGraph, name: string): DerivedData | null {
+  const w = g.initializers.get(name);
+  return w && w.data instanceof Float32Array ? { data: w.data, derivation: w.derivation } : null;
+}
+
+/** 1/√(σ² + ε) per channel. */
+function invStd(variance: Float32Array, eps: number): Float32Array {
+  return variance.map((v) => 1 / Math.sqrt(v + eps));
 }
 
 /**
- * Folds every inference BatchNormalization whose input comes only from a Conv into that Conv:
- * W' = W * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps). `keep` = graph outputs.
+ * W' = W·γ·r and b' = (b − μ)·γ·r + β with r = 1/√(σ² + ε), per output channel, and their gradients: a
+ * training graph recomputes W', b' from the variables each step and sends dW', db' back through these.
+ */
+function foldedConv(w: DerivedData, bias: DerivedData, [gamma, beta, mean, variance]: DerivedData[], eps: number) {
+  const cout = gamma.data.length;
+  const per = w.data.length / cout;
+  const weight = combine(
+    [w, gamma, variance],
+    ([w, ga, va]) => {
+      const r = invStd(va, eps);
+      return w.map((x, i) => x * ga[Math.floor(i / per)] * r[Math.floor(i / per)]);
+    },
+    (d, [w, ga, va]) => {
+      const r = invStd(va, eps);
+      const dw = d.map((x, i) => x * ga[Math.floor(i / per)] * r[Math.floor(i / per)]);
+      const dGamma = new Float32Array(cout);
+      for (let i = 0; i < d.length; i++) dGamma[Math.floor(i / per)] += d[i] * w[i] * r[Math.floor(i / per)];
+      return [dw, dGamma, null];
+    },
+  );
+  const b = combine(
+    [bias, gamma, beta, mean, variance],
+    ([b, ga, be, mu, va]) => {
+      const r = invStd(va, eps);
+      return b.map((x, o) => (x - mu[o]) * ga[o] * r[o] + be[o]);
+    },
+    (d, [b, ga, _be, mu, va]) => {
+      const r = invStd(va, eps);
+      return [d.map((x, o) => x * ga[o] * r[o]), d.map((x, o) => x * (b[o] - mu[o]) * r[o]), Float32Array.from(d), null, null];
+    },
+  );
+  return { weight, bias: b };
+}
+
+/**
+ * Folds every inference BatchNormalization whose input comes only from a Conv into that Conv (see
+ * foldedConv). `keep` = graph outputs.
  */
 export function foldBatchNormIntoConv(g: OnnxGraph, keep: Set<string>): void {
   for (const bn of g.nodes.filter((n) => n.opType === 'BatchNormalization')) {
     const conv = g.producerOf(bn.inputs[0]);
     if (!conv || conv.opType !== 'Conv' || onlyConsumer(g, bn.inputs[0], keep) !== bn) continue;
-    const w = weightOf(g, conv);
-    const [gamma, beta, mean, variance] = bn.inputs.slice(1).map((n) => g.initializers.get(n)?.data);
-    if (!w || ![gamma, beta, mean, variance].every((t) => t instanceof Float32Array)) continue;
+    const w = floatWeight(g, conv.inputs[1]);
+    const dims = g.initializers.get(conv.inputs[1])?.dims;
+    const stats = bn.inputs.slice(1).map((n) => floatWeight(g, n));
+    const cout = dims?.[0] ?? 0;
+    const bias = conv.inputs[2] ? floatWeight(g, conv.inputs[2]) : { data: new Float32Array(cout) };
+    if (!w || !dims || !bias || !stats.every((t): t is DerivedData => t !== null)) continue;
     const eps = 'f' in (bn.attrs.epsilon ?? {}) ? (bn.attrs.epsilon as { f: number }).f : 1e-5;
-    const cout = w.dims[0];
-    const perOut = w.data.length / cout;
-    const oldBias = conv.inputs[2] ? (g.initializers.get(conv.inputs[2])?.data as Float32Array) : new Float32Array(cout);
-    const folded = new Float32Array(w.data.length);
-    const bias = new Float32Array(cout);
-    for (let o = 0; o < cout; o++) {
-      const s = (gamma as Float32Array)[o] / Math.sqrt((variance as Float32Array)[o] + eps);
-      for (let k = 0; k < perOut; k++) folded[o * perOut + k] = w.data[o * perOut + k] * s;
-      bias[o] = (oldBias[o] - (mean as Float32Array)[o]) * s + (beta as Float32Array)[o];
-    }
-    conv.inputs = [conv.inputs[0], g.addFloat(`${conv.name}/W_bn`, w.dims, folded), g.addFloat(`${conv.name}/B_bn`, [cout], bias)];
+    const folded = foldedConv(w, bias, stats, eps);
+    conv.inputs = [
+      conv.inputs[0],
+      g.addFloat(`${conv.name}/W_bn`, dims, folded.weight.data, folded.weight.derivation),
+      g.addFloat(`${conv.name}/B_bn`, [cout], folded.bias.data, folded.bias.derivation),
+    ];
     conv.outputs = [bn.outputs[0]];
     g.removeNode(bn);
   }

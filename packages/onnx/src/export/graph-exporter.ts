@@ -8,12 +8,12 @@ import { denseExporters } from './dense.ts';
 import { UnsupportedLayerError, type LayerExporter } from './layer-export.ts';
 import { NCHW_TO_NHWC, NHWC_TO_NCHW } from './layout.ts';
 import { normalizationExporters } from './normalization.ts';
-import { OnnxGraph, type Attr, type Value } from './onnx-graph.ts';
+import { OnnxGraph, type Attr, type GraphIo, type Value } from './onnx-graph.ts';
 import { poolingExporters } from './pooling.ts';
 import { structureExporters } from './structure.ts';
 
 export const ONNX_OPSET = 13;
-const PRODUCER_VERSION = '0.1.0';
+export const PRODUCER_VERSION = '0.1.0';
 
 const exporters: Record<string, LayerExporter> = {
   ...convExporters,
@@ -44,7 +44,7 @@ interface Layer {
   name: string;
   getClassName(): string;
   getConfig(): Record<string, unknown>;
-  getWeights(): tf.Tensor[];
+  weights: { read(): tf.Variable }[];
   inboundNodes: { inputTensors: SymbolicTensor[]; outputTensors: SymbolicTensor[] }[];
 }
 interface Container extends Layer {
@@ -55,8 +55,19 @@ interface Container extends Layer {
 
 const isContainer = (l: Layer): l is Container => Array.isArray((l as Container).layers) && Array.isArray((l as Container).outputs);
 
-/** Exports a model whose inputs are images [n, h, w, c] (or flat features) to ONNX bytes (opset 13). */
-export function exportToOnnx(model: tf.LayersModel, opts: ExportOptions = {}): Uint8Array {
+/** A model as an ONNX graph before encoding; rank-4 inputs/outputs are NHWC (`dims` as ONNX sees them). */
+export interface ExportedGraph {
+  graph: OnnxGraph;
+  inputs: GraphIo[];
+  outputs: GraphIo[];
+}
+
+/**
+ * The training mode of the exporter: the graph unencoded, BatchNorm and padding folded, every weight
+ * still carrying how it derives from the model's variables (see derivation.ts), so a training graph can
+ * take the trainable ones as inputs and append the backward pass (../training).
+ */
+export function exportGraph(model: tf.LayersModel): ExportedGraph {
   const container = model as unknown as Container;
   const graph = new OnnxGraph();
   const single = container.inputs.length === 1;
@@ -81,14 +92,17 @@ export function exportToOnnx(model: tf.LayersModel, opts: ExportOptions = {}): U
   const keep = new Set(outputs.map((o) => o.name));
   foldBatchNormIntoConv(graph, keep);
   foldPadIntoConv(graph, keep);
-  return graph.encode({
+  return {
+    graph,
     inputs: inputs.map((v) => ({ name: v.name, dims: v.shape })),
     outputs: outputs.map((v) => ({ name: v.name, dims: v.shape })),
-    opset: ONNX_OPSET,
-    producerVersion: PRODUCER_VERSION,
-    docString: opts.docString,
-    metadata: opts.metadata,
-  });
+  };
+}
+
+/** Exports a model whose inputs are images [n, h, w, c] (or flat features) to ONNX bytes (opset 13). */
+export function exportToOnnx(model: tf.LayersModel, opts: ExportOptions = {}): Uint8Array {
+  const { graph, inputs, outputs } = exportGraph(model);
+  return graph.encode({ inputs, outputs, opset: ONNX_OPSET, producerVersion: PRODUCER_VERSION, docString: opts.docString, metadata: opts.metadata });
 }
 
 /** Emits the container's layers reachable from its outputs, given the values of its inputs. */
@@ -119,7 +133,10 @@ function emitLayer(graph: OnnxGraph, layer: Layer, inputs: Value[], outputs: Sym
     name: `${prefix}${layer.name}`,
     className,
     config: layer.getConfig(),
-    weights: layer.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync() as Float32Array })),
+    weights: layer.weights.map((w) => {
+      const v = w.read();
+      return { shape: v.shape, data: v.dataSync() as Float32Array, variable: v.name };
+    }),
     inputs,
     outputShapes: outputs.map((o) => o.shape),
   });

@@ -7,10 +7,17 @@ export interface LayerExport {
   name: string;
   className: string;
   config: Record<string, unknown>;
-  weights: { shape: number[]; data: Float32Array }[];
+  /** the layer's weights with the names of the tf.js variables holding them */
+  weights: LayerWeight[];
   inputs: Value[];
   /** Keras (channels-last) shapes of this layer application's outputs */
   outputShapes: (number | null)[][];
+}
+
+export interface LayerWeight {
+  shape: number[];
+  data: Float32Array;
+  variable: string;
 }
 
 /** Emits the layer's ONNX nodes and returns one Value per Keras output. */

@@ -1,5 +1,6 @@
 // BatchNormalization (inference form) as an ONNX BatchNormalization over the channel axis; the
 // Conv pass folds it away when a Conv feeds it.
+import { variable, type DerivedData } from './derivation.ts';
 import { refuse, type LayerExporter } from './layer-export.ts';
 
 export const normalizationExporters: Record<string, LayerExporter> = {
@@ -11,12 +12,12 @@ export const normalizationExporters: Record<string, LayerExporter> = {
     const channels = x.shape[rank - 1];
     if (channels === null) refuse(l, 'unknown channel count');
     // tf.js adds gamma only with `scale`, beta only with `center`, then the moving statistics
-    const w = [...l.weights];
-    const gamma = l.config.scale === false ? new Float32Array(channels).fill(1) : w.shift()!.data;
-    const beta = l.config.center === false ? new Float32Array(channels) : w.shift()!.data;
-    const [mean, variance] = w.map((t) => t.data);
+    const w = l.weights.map((t): DerivedData => ({ data: t.data, derivation: variable(t.variable) }));
+    const gamma = l.config.scale === false ? { data: new Float32Array(channels).fill(1) } : w.shift()!;
+    const beta = l.config.center === false ? { data: new Float32Array(channels) } : w.shift()!;
+    const [mean, variance] = w;
     const g = l.graph;
-    const inputs = [x.name, ...[gamma, beta, mean, variance].map((d, k) => g.addFloat(`${l.name}/${['scale', 'B', 'mean', 'var'][k]}`, [channels], d))];
+    const inputs = [x.name, ...[gamma, beta, mean, variance].map((d, k) => g.addFloat(`${l.name}/${['scale', 'B', 'mean', 'var'][k]}`, [channels], d.data, d.derivation))];
     const name = g.add('BatchNormalization', inputs, { epsilon: { f: Number(l.config.epsilon ?? 1e-3) } }, l.name);
     return [{ name, shape: l.outputShapes[0] }];
   },

@@ -1,6 +1,7 @@
 // The ONNX graph under construction: nodes, float/int64 initializers and unique names. Layer
 // exporters append to it; the optimisation passes (BN and Pad folding) rewrite it before encoding.
 import { AttributeType, DataType, encodeModel, type AttributeMessage, type DimMessage } from '../onnx-proto.ts';
+import type { Derivation } from './derivation.ts';
 
 export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
 
@@ -15,6 +16,8 @@ export interface GraphNode {
 export interface Initializer {
   dims: number[];
   data: Float32Array | BigInt64Array;
+  /** set when the numbers come from model variables (a training graph takes them as an input) */
+  derivation?: Derivation;
 }
 
 /**
@@ -51,9 +54,9 @@ export class OnnxGraph {
     this.used.add(name);
   }
 
-  addFloat(base: string, dims: number[], data: Float32Array): string {
+  addFloat(base: string, dims: number[], data: Float32Array, derivation?: Derivation): string {
     const name = this.uniqueName(base);
-    this.initializers.set(name, { dims, data });
+    this.initializers.set(name, { dims, data, derivation });
     return name;
   }
 
@@ -89,7 +92,10 @@ export class OnnxGraph {
     producerVersion: string;
     docString?: string;
     metadata?: Record<string, string>;
+    /** the nodes to encode (default: all); initializers follow them */
+    nodes?: GraphNode[];
   }): Uint8Array {
+    const nodes = opts.nodes ?? this.nodes;
     const io = (v: GraphIo) => ({
       name: v.name,
       type: {
@@ -99,7 +105,7 @@ export class OnnxGraph {
         },
       },
     });
-    const liveInits = new Set(this.nodes.flatMap((n) => n.inputs));
+    const liveInits = new Set(nodes.flatMap((n) => n.inputs));
     return encodeModel({
       // IR version 7 is the one that goes with opset 13 (onnx/onnx docs/Versioning.md)
       irVersion: 7,
@@ -109,7 +115,7 @@ export class OnnxGraph {
       docString: opts.docString,
       graph: {
         name: 'graft',
-        node: this.nodes.map((n) => ({
+        node: nodes.map((n) => ({
           name: n.name,
           opType: n.opType,
           input: n.inputs,

@@ -3,5 +3,6 @@ export { exportToOnnx, exportableLayers, ONNX_OPSET, type ExportOptions } from '
 export { UnsupportedLayerError } from './export/layer-export.ts';
 export { createOnnxRunner, isOnnxAvailable, type OnnxLogger, type OnnxRunner, type OnnxRunnerOptions } from './runtime/ort-session.ts';
 export { createModelRunner } from './runtime/model-runner.ts';
+export { createMatrixProducts, type MatrixProducts } from './runtime/matrix-products.ts';
 export { decodeModel } from './onnx-proto.ts';
 export { onnxPrefixRunnerSpec, createOnnxPrefixRunner, type OnnxPrefixRunnerSpec, type OnnxPrefixInit } from './runtime/prefix-runner-spec.ts';

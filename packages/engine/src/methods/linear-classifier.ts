@@ -1,10 +1,17 @@
 // A linear model scores = X·W + b with an L2 penalty, fitted to convergence by L-BFGS on standardised features.
-// The loss (logistic, squared hinge) is pluggable; the heavy products run as tf matMuls, the optimiser in JS.
+// The loss (logistic, squared hinge) is pluggable and runs in JS on the n × k scores in float64, so the line
+// search sees real decreases; the two products with X per iteration (X·d for the ray, Xᵀ·dS for the gradient)
+// run on ONNX Runtime when it loads, else as TF.js matMuls. One problem serves several fits (the C path),
+// each optionally warm-started from another fit.
 import * as tf from '@tensorflow/tfjs';
-import { minimizeLbfgs } from './lbfgs.ts';
+import { createMatrixProducts, type MatrixProducts } from '@graft/onnx';
+import { minimizeLbfgs, type Ray, type RayObjective } from './lbfgs.ts';
 
-/** Mean loss over the rows and its gradient with respect to the scores. */
-export type LinearLoss = (scores: tf.Tensor2D, oneHot: tf.Tensor2D) => { loss: tf.Scalar; dScores: tf.Tensor2D };
+/** Mean loss over the rows of scores [n × k] (row-major) with labels y, and its gradient with respect to the scores. */
+export interface LinearLoss {
+  value(scores: Float64Array, y: Int32Array, k: number): number;
+  gradient(scores: Float64Array, y: Int32Array, k: number): Float32Array;
+}
 
 export interface LinearFit {
   /** [d x k] row-major */
@@ -20,53 +27,114 @@ export interface LinearFitOptions {
   C: number;
   maxIterations: number;
   gradientTolerance: number;
+  /** start from this fit's weights instead of zero (a neighbouring C's solution is close to this one's) */
+  warmStart?: LinearFit;
   onIteration?(iteration: number, loss: number): void | Promise<void>;
 }
 
-/** Fit W, b on x [n x d] (already standardised) with integer labels y in [0, k). */
-export async function fitLinear(
-  x: Float32Array,
-  y: Int32Array,
-  d: number,
-  k: number,
-  lossFn: LinearLoss,
-  o: LinearFitOptions,
-): Promise<LinearFit> {
-  const n = y.length;
-  const alpha = 1 / (o.C * n);
+export interface LinearProblem {
+  fit(o: LinearFitOptions): Promise<LinearFit>;
+  dispose(): Promise<void>;
+}
+
+/** The same products as TF.js matMuls, for when ONNX Runtime is not there. */
+function tfMatrixProducts(x: Float32Array, n: number, d: number): MatrixProducts {
   const X = tf.tensor2d(x, [n, d]);
-  const Y = tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), k).toFloat() as tf.Tensor2D);
-  try {
-    const fg = (w: Float64Array) => {
-      let out = { f: 0, g: new Float64Array(0) };
-      tf.tidy(() => {
-        const W = tf.tensor2d(Float32Array.from(w.subarray(0, d * k)), [d, k]);
-        const b = tf.tensor1d(Float32Array.from(w.subarray(d * k)));
-        const { loss, dScores } = lossFn(X.matMul(W).add(b) as tf.Tensor2D, Y);
-        const f = loss.add(tf.sum(W.square()).mul(alpha / 2));
-        const dW = X.transpose().matMul(dScores).add(W.mul(alpha));
-        const db = dScores.sum(0);
-        const g = new Float64Array(d * k + k);
-        g.set(dW.dataSync());
-        g.set(db.dataSync(), d * k);
-        out = { f: f.dataSync()[0], g };
-      });
-      return out;
+  const Xt = tf.tidy(() => X.transpose());
+  const product = (a: tf.Tensor2D, b: Float32Array, rows: number, k: number) => {
+    const out = tf.tidy(() => a.matMul(tf.tensor2d(b, [rows, k])));
+    try {
+      return out.data() as Promise<Float32Array>;
+    } finally {
+      out.dispose();
+    }
+  };
+  return {
+    times: (w, k) => product(X, w, d, k),
+    transposeTimes: (g, k) => product(Xt as tf.Tensor2D, g, n, k),
+    async dispose() {
+      X.dispose();
+      Xt.dispose();
+    },
+  };
+}
+
+/** The fitting problem for x [n x d] (already standardised) and integer labels y in [0, k). */
+export async function linearProblem(x: Float32Array, y: Int32Array, d: number, k: number, loss: LinearLoss): Promise<LinearProblem> {
+  const n = y.length;
+  const products = (await createMatrixProducts(x, n, d)) ?? tfMatrixProducts(x, n, d);
+  const dk = d * k;
+  const kernelOf = (w: Float64Array) => Float32Array.from(w.subarray(0, dk));
+  /** X·W + b for the parameter vector w = [W row-major, b] */
+  const scoresOf = async (w: Float64Array) => {
+    const xw = await products.times(kernelOf(w), k);
+    const s = new Float64Array(n * k);
+    for (let i = 0; i < s.length; i++) s[i] = xw[i] + w[dk + (i % k)];
+    return s;
+  };
+
+  const objective = (alpha: number): RayObjective => {
+    let scores: Float64Array = new Float64Array(0);
+    const sumSquares = (a: Float64Array, b: Float64Array) => {
+      let s = 0;
+      for (let j = 0; j < dk; j++) s += a[j] * b[j];
+      return s;
     };
-    const r = await minimizeLbfgs(fg, new Float64Array(d * k + k), {
-      maxIterations: o.maxIterations,
-      gradientTolerance: o.gradientTolerance,
-      onIteration: o.onIteration,
-    });
+    /** ∇ at scores s and weights w: (Xᵀ·dS + αW, Σ_rows dS) */
+    const gradientAt = async (s: Float64Array, w: Float64Array) => {
+      const dS = loss.gradient(s, y, k);
+      const g = new Float64Array(dk + k);
+      const xtd = await products.transposeTimes(dS, k);
+      for (let j = 0; j < dk; j++) g[j] = xtd[j] + alpha * w[j];
+      for (let i = 0; i < dS.length; i++) g[dk + (i % k)] += dS[i];
+      return g;
+    };
     return {
-      kernel: Float32Array.from(r.w.subarray(0, d * k)),
-      bias: Float32Array.from(r.w.subarray(d * k)),
-      loss: r.f,
-      iterations: r.iterations,
-      converged: r.converged,
+      async start(w) {
+        scores = await scoresOf(w);
+        return { f: loss.value(scores, y, k) + (alpha / 2) * sumSquares(w, w), g: await gradientAt(scores, w) };
+      },
+      async ray(w, dir): Promise<Ray> {
+        const along = await scoresOf(dir);
+        const [ww, wd, dd] = [sumSquares(w, w), sumSquares(w, dir), sumSquares(dir, dir)];
+        const trial = new Float64Array(scores.length);
+        const at = (t: number, out: Float64Array) => {
+          for (let i = 0; i < out.length; i++) out[i] = scores[i] + t * along[i];
+          return out;
+        };
+        return {
+          value: (t) => loss.value(at(t, trial), y, k) + (alpha / 2) * (ww + 2 * t * wd + t * t * dd),
+          async gradient(t) {
+            scores = at(t, new Float64Array(scores.length));
+            const moved = new Float64Array(dk);
+            for (let j = 0; j < dk; j++) moved[j] = w[j] + t * dir[j];
+            return gradientAt(scores, moved);
+          },
+        };
+      },
     };
-  } finally {
-    X.dispose();
-    Y.dispose();
-  }
+  };
+
+  return {
+    async fit(o) {
+      const w0 = new Float64Array(dk + k);
+      if (o.warmStart) {
+        w0.set(o.warmStart.kernel);
+        w0.set(o.warmStart.bias, dk);
+      }
+      const r = await minimizeLbfgs(objective(1 / (o.C * n)), w0, {
+        maxIterations: o.maxIterations,
+        gradientTolerance: o.gradientTolerance,
+        onIteration: o.onIteration,
+      });
+      return {
+        kernel: kernelOf(r.w),
+        bias: Float32Array.from(r.w.subarray(dk)),
+        loss: r.f,
+        iterations: r.iterations,
+        converged: r.converged,
+      };
+    },
+    dispose: () => products.dispose(),
+  };
 }

@@ -20,6 +20,7 @@ import { multiTask } from './methods/multi-task.ts';
 import { dann } from './methods/dann.ts';
 import { classifierForward, predictProbabilities } from './methods/classifier-forward.ts';
 import { throwIfCancelled } from './methods/training-loop.ts';
+import { createSuffixRunner } from './suffix/index.ts';
 import { evaluate } from './metrics/classification.ts';
 import { buildServedModel } from './checkpoint/served-model.ts';
 import { saveCheckpoint } from './checkpoint/checkpoint-files.ts';
@@ -196,8 +197,11 @@ async function trainOnBackbone(
   let next = 0;
   const train = set(caches[next++], parts.train.labels);
   const validation = parts.validation ? set(caches[next++], parts.validation.labels) : null;
+  // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)
+  const suffixRunner = await createSuffixRunner(suffix, log);
   const methodInput: MethodInput = {
     suffix,
+    runner: suffixRunner,
     featureDim: suffix.outputs[0].shape[1] as number,
     train,
     validation,
@@ -221,15 +225,20 @@ async function trainOnBackbone(
     methodInput.target = set(caches[next++], targetLabels);
   }
 
-  await report(PROGRESS.activations, 'training');
-  throwIfCancelled(input.signal);
-  const result = await methods[method](methodInput);
-
-  await report(PROGRESS.training, 'evaluating');
-  const forward = classifierForward(suffix, result.head);
   const evalSet = dann && targetLabels ? methodInput.target! : (validation ?? train);
   const splitName = evalSet === validation ? 'validation' : evalSet === train ? 'train' : 'target';
-  const evaluation = evaluate(predictProbabilities(evalSet, forward, hp.batchSize), evalSet.labels!, labels, splitName);
+  const { result, evaluation } = await (async () => {
+    try {
+      await report(PROGRESS.activations, 'training');
+      throwIfCancelled(input.signal);
+      const result = await methods[method](methodInput);
+      await report(PROGRESS.training, 'evaluating');
+      const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize);
+      return { result, evaluation: evaluate(probabilities, evalSet.labels!, labels, splitName) };
+    } finally {
+      await suffixRunner.dispose();
+    }
+  })();
   log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1 }, 'evaluation');
 
   const model = buildServedModel(backbone.model, suffix, result.head);

@@ -6,3 +6,5 @@ export { createModelRunner } from './runtime/model-runner.ts';
 export { createMatrixProducts, type MatrixProducts } from './runtime/matrix-products.ts';
 export { decodeModel } from './onnx-proto.ts';
 export { onnxPrefixRunnerSpec, createOnnxPrefixRunner, type OnnxPrefixRunnerSpec, type OnnxPrefixInit } from './runtime/prefix-runner-spec.ts';
+export { OnnxSuffixRunner, type OnnxSuffixPass } from './training/onnx-suffix-runner.ts';
+export { NoGradientRuleError } from './training/gradient-rules.ts';

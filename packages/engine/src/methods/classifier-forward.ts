@@ -5,20 +5,32 @@ import type { ExampleSet } from './example-set.ts';
 import { batchInputs } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { EpochValidation } from './training-loop.ts';
+import type { SuffixRunner } from '../suffix/index.ts';
 
-export type Forward = (x: tf.Tensor) => tf.Tensor2D;
+/** Class logits of a batch; the caller disposes the input and the result. */
+export type Forward = (x: tf.Tensor) => Promise<tf.Tensor2D>;
 
 /** suffix in inference mode (BatchNorm on its moving statistics, as when fine-tuning small data) then head. */
-export function classifierForward(suffix: tf.LayersModel, head: LayerStack): Forward {
-  return (x) => head.apply(suffix.apply(x, { training: false }) as tf.Tensor) as tf.Tensor2D;
+export function classifierForward(suffix: Pick<SuffixRunner, 'predict'>, head: LayerStack): Forward {
+  return async (x) => {
+    const features = await suffix.predict(x);
+    try {
+      return tf.tidy(() => head.apply(features) as tf.Tensor2D);
+    } finally {
+      features.dispose();
+    }
+  };
 }
 
 /** Class probabilities [count x numClasses] for view 0 of a set, batch by batch. */
-export function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number): Float32Array {
+export async function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number): Promise<Float32Array> {
   let out: Float32Array | null = null;
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
-    const probs = tf.tidy(() => tf.softmax(forward(batchInputs(set, idx))).dataSync() as Float32Array);
+    const x = batchInputs(set, idx);
+    const logits = await forward(x).finally(() => x.dispose());
+    const probs = tf.tidy(() => tf.softmax(logits).dataSync() as Float32Array);
+    logits.dispose();
     out ??= new Float32Array(set.count * (probs.length / idx.length));
     out.set(probs, i * (probs.length / idx.length));
   }
@@ -26,8 +38,8 @@ export function predictProbabilities(set: ExampleSet, forward: Forward, batchSiz
 }
 
 /** Mean cross-entropy and accuracy of a labelled set. */
-export function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number): { loss: number; accuracy: number } {
-  const probs = predictProbabilities(set, forward, batchSize);
+export async function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+  const probs = await predictProbabilities(set, forward, batchSize);
   const k = probs.length / Math.max(1, set.count);
   let loss = 0;
   let hit = 0;
@@ -48,8 +60,8 @@ export function batchAccuracy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scal
 }
 
 /** The per-epoch validation of a classifier; nothing to monitor when there is no validation set. */
-export function validationMetrics(set: ExampleSet | null, forward: Forward, batchSize: number): EpochValidation {
+export async function validationMetrics(set: ExampleSet | null, forward: Forward, batchSize: number): Promise<EpochValidation> {
   if (!set) return { valLoss: null, valAccuracy: null };
-  const v = lossAndAccuracy(set, forward, batchSize);
+  const v = await lossAndAccuracy(set, forward, batchSize);
   return { valLoss: v.loss, valAccuracy: v.accuracy };
 }

@@ -16,14 +16,14 @@ import { rampedLambda, reverseGradient } from './gradient-reversal.ts';
 const BOTTLENECK_UNITS = 256;
 
 export async function dann(input: MethodInput): Promise<MethodResult> {
-  const { suffix, featureDim, train: source, validation, numClasses, hp, rand } = input;
+  const { runner, featureDim, train: source, validation, numClasses, hp, rand } = input;
   if (!input.target) throw new Error('domain_adaptation needs a target set');
   const target = input.target;
   const features = bottleneck('graft_bottleneck', featureDim, BOTTLENECK_UNITS, childSeed(rand));
   const labelHead = softmaxHead('graft_head', BOTTLENECK_UNITS, numClasses, childSeed(rand));
   const discriminator = domainDiscriminator('graft_domain', BOTTLENECK_UNITS, BOTTLENECK_UNITS, childSeed(rand));
   const served = new LayerStack([...features.layers, ...labelHead.layers]);
-  const forward = classifierForward(suffix, served);
+  const forward = classifierForward(runner, served);
   const steps = Math.ceil(Math.max(source.count, target.count) / hp.batchSize);
   let sBatches: Int32Array[] = [];
   let tBatches: Int32Array[] = [];
@@ -36,15 +36,15 @@ export async function dann(input: MethodInput): Promise<MethodResult> {
       sBatches = cycledBatches(source.count, hp.batchSize, steps, rand);
       tBatches = cycledBatches(target.count, hp.batchSize, steps, rand);
     },
-    step: (optimizer, _epoch, s, progress) => {
+    step: async (optimizer, _epoch, s, progress) => {
       lambda = rampedLambda(progress, hp.lambda);
       const ns = sBatches[s].length;
       const nt = tBatches[s].length;
-      const x = tf.concat([batchInputs(source, sBatches[s]), batchInputs(target, tBatches[s])]);
+      const x = tf.tidy(() => tf.concat([batchInputs(source, sBatches[s]), batchInputs(target, tBatches[s])]));
       const ys = batchLabels(source, sBatches[s], numClasses);
-      const domain = tf.concat([tf.ones([ns, 1]), tf.zeros([nt, 1])]);
-      const metrics = optimizer.minimize(() => {
-        const f = features.apply(suffix.apply(x, { training: false }) as tf.Tensor) as tf.Tensor2D;
+      const domain = tf.tidy(() => tf.concat([tf.ones([ns, 1]), tf.zeros([nt, 1])]));
+      const metrics = await optimizer.minimize(x, (pooled) => {
+        const f = features.apply(pooled) as tf.Tensor2D;
         const logits = labelHead.apply(f.slice([0, 0], [ns, -1])) as tf.Tensor2D;
         const domainLogits = discriminator.apply(reverseGradient(f, lambda)) as tf.Tensor2D;
         const labelLoss = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
@@ -54,12 +54,12 @@ export async function dann(input: MethodInput): Promise<MethodResult> {
           loss: labelLoss.add(domainLoss) as tf.Scalar,
           metrics: { accuracy: batchAccuracy(logits, ys), labelLoss, domainLoss, domainAccuracy },
         };
-      });
+      }).finally(() => tf.dispose([x, ys, domain]));
       return { metrics, batchSize: ns };
     },
-    validate: () => ({
-      ...validationMetrics(validation, forward, hp.batchSize),
-      extra: { lambda, targetAccuracy: target.labels ? lossAndAccuracy(target, forward, hp.batchSize).accuracy : null },
+    validate: async () => ({
+      ...(await validationMetrics(validation, forward, hp.batchSize)),
+      extra: { lambda, targetAccuracy: target.labels ? (await lossAndAccuracy(target, forward, hp.batchSize)).accuracy : null },
     }),
   });
 }

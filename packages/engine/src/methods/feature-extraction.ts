@@ -140,9 +140,9 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
   // built through a forward pass so its weights are saved as graft_head/kernel, which model.json names
   const head = LayerStack.built([dense], d);
   tf.tidy(() => dense.setWeights([tf.tensor2d(kernel, [d, k]), tf.tensor1d(bias)]));
-  const forward = classifierForward(suffix, head);
-  const trainScore = tf.tidy(() => lossAndAccuracy(train, forward, hp.batchSize));
-  const val = validationMetrics(validation, forward, hp.batchSize);
+  const forward = classifierForward(input.runner, head);
+  const trainScore = await lossAndAccuracy(train, forward, hp.batchSize);
+  const val = await validationMetrics(validation, forward, hp.batchSize);
   const epoch: EpochMetrics = {
     epoch: 1,
     loss: trainScore.loss,

@@ -11,9 +11,9 @@ import { shuffledBatches } from './training-loop.ts';
 import { trainGradientMethod } from './gradient-method.ts';
 
 export async function fineTune(input: MethodInput): Promise<MethodResult> {
-  const { suffix, featureDim, train, validation, numClasses, hp, rand } = input;
+  const { runner, featureDim, train, validation, numClasses, hp, rand } = input;
   const head = softmaxHead('graft_head', featureDim, numClasses, childSeed(rand));
-  const forward = classifierForward(suffix, head);
+  const forward = classifierForward(runner, head);
   let batches: Int32Array[] = [];
   let viewOf = new Int32Array(train.count);
   return trainGradientMethod(input, {
@@ -23,15 +23,19 @@ export async function fineTune(input: MethodInput): Promise<MethodResult> {
       batches = shuffledBatches(train.count, hp.batchSize, rand);
       viewOf = Int32Array.from({ length: train.count }, () => Math.floor(rand() * train.views.length));
     },
-    step: (optimizer, _epoch, s) => {
+    step: async (optimizer, _epoch, s) => {
       const idx = batches[s];
       const x = batchInputs(train, idx, (i) => viewOf[i]);
       const y = batchLabels(train, idx, numClasses);
-      const metrics = optimizer.minimize(() => {
-        const logits = forward(x);
-        return { loss: tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar, metrics: { accuracy: batchAccuracy(logits, y) } };
-      });
-      return { metrics, batchSize: idx.length };
+      try {
+        const metrics = await optimizer.minimize(x, (features) => {
+          const logits = head.apply(features) as tf.Tensor2D;
+          return { loss: tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar, metrics: { accuracy: batchAccuracy(logits, y) } };
+        });
+        return { metrics, batchSize: idx.length };
+      } finally {
+        tf.dispose([x, y]);
+      }
     },
     validate: () => validationMetrics(validation, forward, hp.batchSize),
   });

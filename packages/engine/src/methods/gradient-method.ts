@@ -16,9 +16,9 @@ export interface GradientMethodPlan extends Pick<TrainingLoopOptions, 'stepsPerE
 }
 
 export async function trainGradientMethod(input: MethodInput, plan: GradientMethodPlan): Promise<MethodResult> {
-  const { suffix, hp } = input;
+  const { runner, hp } = input;
   const headWeights = [...plan.served.trainableWeights, ...(plan.auxiliary?.trainableWeights ?? [])];
-  const optimizer = new TwoRateOptimizer(suffix.trainableWeights, headWeights, hp.learningRate);
+  const optimizer = new TwoRateOptimizer(runner, headWeights, hp.learningRate);
   try {
     const { epochs } = await runTrainingLoop({
       epochs: hp.epochs,
@@ -27,7 +27,7 @@ export async function trainGradientMethod(input: MethodInput, plan: GradientMeth
       beginEpoch: plan.beginEpoch,
       step: (epoch, s, progress) => plan.step(optimizer, epoch, s, progress),
       validate: plan.validate,
-      weights: [...suffix.trainableWeights, ...headWeights],
+      weights: [...runner.trainableWeights, ...headWeights],
       signal: input.signal,
       onProgress: input.onProgress,
       onEpoch: input.onEpoch,

@@ -5,10 +5,13 @@ import type { EpochMetrics } from '@graft/spec';
 import type { ExampleSet } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { ResolvedHyperparameters } from './hyperparameters.ts';
+import type { SuffixRunner } from '../suffix/index.ts';
 
 export interface MethodInput {
   /** frozen-prefix activation -> pooled features; its trainable weights are the backbone blocks that learn */
   suffix: tf.LayersModel;
+  /** the suffix on its training runtime (ONNX Runtime or TF.js): what the gradient methods and evaluation run */
+  runner: SuffixRunner;
   /** width of the suffix's pooled output, the heads' input */
   featureDim: number;
   /** the labelled training set of the served task (the source domain for DANN) */

@@ -10,12 +10,12 @@ import { cycledBatches } from './training-loop.ts';
 import { trainGradientMethod } from './gradient-method.ts';
 
 export async function multiTask(input: MethodInput): Promise<MethodResult> {
-  const { suffix, featureDim, train, validation, numClasses, hp, rand } = input;
+  const { runner, featureDim, train, validation, numClasses, hp, rand } = input;
   if (!input.source) throw new Error('multi_task needs a source set');
   const source = input.source;
   const targetHead = softmaxHead('graft_head', featureDim, numClasses, childSeed(rand));
   const sourceHead = softmaxHead('graft_source_head', featureDim, source.numClasses, childSeed(rand));
-  const forward = classifierForward(suffix, targetHead);
+  const forward = classifierForward(runner, targetHead);
   // an epoch walks the larger domain once; the smaller one is cycled
   const steps = Math.ceil(Math.max(train.count, source.set.count) / hp.batchSize);
   let tBatches: Int32Array[] = [];
@@ -28,13 +28,12 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
       tBatches = cycledBatches(train.count, hp.batchSize, steps, rand);
       sBatches = cycledBatches(source.set.count, hp.batchSize, steps, rand);
     },
-    step: (optimizer, _epoch, s) => {
+    step: async (optimizer, _epoch, s) => {
       const nt = tBatches[s].length;
-      const x = tf.concat([batchInputs(train, tBatches[s]), batchInputs(source.set, sBatches[s])]);
+      const x = tf.tidy(() => tf.concat([batchInputs(train, tBatches[s]), batchInputs(source.set, sBatches[s])]));
       const yt = batchLabels(train, tBatches[s], numClasses);
       const ys = batchLabels(source.set, sBatches[s], source.numClasses);
-      const metrics = optimizer.minimize(() => {
-        const feats = suffix.apply(x, { training: false }) as tf.Tensor2D;
+      const metrics = await optimizer.minimize(x, (feats) => {
         const tLogits = targetHead.apply(feats.slice([0, 0], [nt, -1])) as tf.Tensor2D;
         const sLogits = sourceHead.apply(feats.slice([nt, 0], [-1, -1])) as tf.Tensor2D;
         const targetLoss = tf.losses.softmaxCrossEntropy(yt, tLogits) as tf.Scalar;
@@ -43,7 +42,7 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
           loss: sourceLoss.add(targetLoss.mul(hp.lambda)) as tf.Scalar,
           metrics: { accuracy: batchAccuracy(tLogits, yt), targetLoss, sourceLoss, sourceAccuracy: batchAccuracy(sLogits, ys) },
         };
-      });
+      }).finally(() => tf.dispose([x, yt, ys]));
       return { metrics, batchSize: nt };
     },
     validate: () => validationMetrics(validation, forward, hp.batchSize),

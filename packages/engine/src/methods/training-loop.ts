@@ -1,6 +1,7 @@
 // The one epoch/batch loop every gradient-trained method runs: shuffled batches, cancellation checked before
 // every batch, progress, per-epoch metrics, early stopping on validation loss with best-weights restore, and
-// no tensors left behind (each step runs inside tf.tidy; only the best-weights snapshot is kept).
+// no tensors left behind (steps are async, so no tf.tidy across them: each step disposes what it creates and the
+// loop disposes the metrics it reads; only the best-weights snapshot is kept).
 import * as tf from '@tensorflow/tfjs';
 import { GraftError, type EpochMetrics } from '@graft/spec';
 import { permutation } from './seeded-random.ts';
@@ -14,6 +15,11 @@ export interface EpochValidation {
   extra?: Record<string, number | null>;
 }
 
+export interface StepResult {
+  metrics: StepMetrics;
+  batchSize: number;
+}
+
 export interface TrainingLoopOptions {
   epochs: number;
   /** Epochs without a validation-loss improvement before stopping; null turns early stopping off. */
@@ -21,10 +27,10 @@ export interface TrainingLoopOptions {
   stepsPerEpoch: number;
   /** Called before each epoch (e.g. to reshuffle). */
   beginEpoch?(epoch: number): void;
-  /** One optimisation step. Runs inside tf.tidy; returns scalars (weighted by `batchSize`) to average. */
-  step(epoch: number, step: number, progress: number): { metrics: StepMetrics; batchSize: number };
+  /** One optimisation step; frees its own tensors and returns scalars (weighted by `batchSize`) to average, which the loop frees. */
+  step(epoch: number, step: number, progress: number): StepResult | Promise<StepResult>;
   /** Validation after each epoch; valLoss null means nothing to monitor (no early stopping). */
-  validate(): EpochValidation;
+  validate(): EpochValidation | Promise<EpochValidation>;
   /** The weights early stopping snapshots and restores. */
   weights: tf.LayerVariable[];
   signal?: AbortSignal;
@@ -61,24 +67,19 @@ export async function runTrainingLoop(o: TrainingLoopOptions): Promise<TrainingL
         throwIfCancelled(o.signal);
         const done = (epoch - 1) * o.stepsPerEpoch + s;
         const values: Record<string, number> = {};
-        tf.tidy(() => {
-          const { metrics, batchSize } = o.step(epoch, s, done / totalSteps);
-          values.__n = batchSize;
-          for (const [k, t] of Object.entries(metrics)) {
-            values[k] = t.dataSync()[0] * batchSize;
-            t.dispose(); // metrics may be tf.keep()-ed out of a gradient scope
-          }
-        });
+        const { metrics, batchSize } = await o.step(epoch, s, done / totalSteps);
+        values.__n = batchSize;
+        for (const [k, t] of Object.entries(metrics)) {
+          values[k] = t.dataSync()[0] * batchSize;
+          t.dispose();
+        }
         for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v;
         seen += values.__n;
         await o.onProgress?.((done + 1) / totalSteps);
         await yieldToEventLoop();
       }
       throwIfCancelled(o.signal);
-      let v: EpochValidation = { valLoss: null, valAccuracy: null };
-      tf.tidy(() => {
-        v = o.validate();
-      });
+      const v = await o.validate();
       const mean = (k: string) => (k in sums ? sums[k] / seen : null);
       const extra: Record<string, number | null> = { ...v.extra };
       for (const k of Object.keys(sums)) if (k !== '__n' && k !== 'loss' && k !== 'accuracy') extra[k] = mean(k);

@@ -1,39 +1,61 @@
 // Adam for the new heads at the full learning rate and for the pretrained backbone blocks at a tenth of it:
 // the heads start from random weights, the blocks from good ones that large steps would wreck.
+// A step runs the suffix forward on its runtime (ONNX Runtime or TF.js), lets TF.js differentiate the loss
+// with respect to the heads' weights and the features, and sends d(loss)/d(features) back through the suffix.
 import * as tf from '@tensorflow/tfjs';
+import type { SuffixRunner } from '../suffix/index.ts';
+
+/** A method's loss over a batch's pooled features; extra scalars (accuracy…) are returned with it. */
+export type FeatureLoss = (features: tf.Tensor2D) => { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
 
 export class TwoRateOptimizer {
   private readonly backbone: tf.Optimizer;
   private readonly head: tf.Optimizer;
-  private readonly backboneNames: Set<string>;
-  private readonly vars: tf.Variable[];
+  private readonly headVars: tf.Variable[];
 
-  constructor(backboneWeights: tf.LayerVariable[], headWeights: tf.LayerVariable[], learningRate: number) {
+  constructor(
+    private readonly suffix: SuffixRunner,
+    headWeights: tf.LayerVariable[],
+    learningRate: number,
+  ) {
     this.backbone = tf.train.adam(learningRate / 10);
     this.head = tf.train.adam(learningRate);
-    const bb = backboneWeights.map((w) => w.read() as tf.Variable);
-    this.backboneNames = new Set(bb.map((v) => v.name));
-    this.vars = [...bb, ...headWeights.map((w) => w.read() as tf.Variable)];
+    this.headVars = headWeights.map((w) => w.read() as tf.Variable);
   }
 
-  /**
-   * One step on the loss `f` returns. Extra scalars f reports (accuracy…) are kept out of the gradient
-   * scope and returned with the loss; the caller disposes them.
-   */
-  minimize(f: () => { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> }): Record<string, tf.Scalar> {
-    const kept: Record<string, tf.Scalar> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const r = f();
-      for (const [k, t] of Object.entries(r.metrics ?? {})) kept[k] = tf.keep(t);
-      return r.loss;
-    }, this.vars);
-    const bbGrads: tf.NamedTensorMap = {};
-    const headGrads: tf.NamedTensorMap = {};
-    for (const [name, g] of Object.entries(grads)) (this.backboneNames.has(name) ? bbGrads : headGrads)[name] = g;
-    if (Object.keys(bbGrads).length) this.backbone.applyGradients(bbGrads);
-    this.head.applyGradients(headGrads);
-    tf.dispose(grads);
-    return { loss: value, ...kept };
+  /** One step on the loss of the features of `x`; returns the loss and f's metrics, which the caller disposes. */
+  async minimize(x: tf.Tensor, f: FeatureLoss): Promise<Record<string, tf.Scalar>> {
+    const pass = await this.suffix.forward(x);
+    try {
+      // the features as a variable: variableGrads then also returns d(loss)/d(features)
+      const features = tf.variable(pass.features);
+      const kept: Record<string, tf.Scalar> = {};
+      let step: { value: tf.Scalar; grads: tf.NamedTensorMap };
+      try {
+        step = tf.variableGrads(() => {
+          const r = f(features as tf.Variable<tf.Rank.R2>);
+          for (const [k, t] of Object.entries(r.metrics ?? {})) kept[k] = tf.keep(t);
+          return r.loss;
+        }, [...this.headVars, features]);
+      } finally {
+        features.dispose();
+      }
+      const { [features.name]: dFeatures, ...headGrads } = step.grads;
+      this.head.applyGradients(headGrads);
+      tf.dispose(headGrads);
+      try {
+        if (this.suffix.trainableWeights.length) {
+          const suffixGrads = await pass.backward(dFeatures as tf.Tensor2D);
+          this.backbone.applyGradients(suffixGrads);
+          tf.dispose(suffixGrads);
+        }
+      } finally {
+        dFeatures.dispose();
+      }
+      return { loss: step.value, ...kept };
+    } finally {
+      pass.dispose();
+    }
   }
 
   dispose(): void {

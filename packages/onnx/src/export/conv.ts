@@ -137,18 +137,25 @@ function invStd(variance: Float32Array, eps: number): Float32Array {
 function foldedConv(w: DerivedData, bias: DerivedData, [gamma, beta, mean, variance]: DerivedData[], eps: number) {
   const cout = gamma.data.length;
   const per = w.data.length / cout;
+  /** x[o, k] · s[o] for the rows of an [out, per] array */
+  const scaleRows = (x: Float32Array, s: Float32Array) => {
+    const out = new Float32Array(x.length);
+    for (let o = 0; o < cout; o++) for (let k = o * per; k < (o + 1) * per; k++) out[k] = x[k] * s[o];
+    return out;
+  };
+  const gammaR = (ga: Float32Array, va: Float32Array) => invStd(va, eps).map((r, o) => r * ga[o]);
   const weight = combine(
     [w, gamma, variance],
-    ([w, ga, va]) => {
-      const r = invStd(va, eps);
-      return w.map((x, i) => x * ga[Math.floor(i / per)] * r[Math.floor(i / per)]);
-    },
+    ([w, ga, va]) => scaleRows(w, gammaR(ga, va)),
     (d, [w, ga, va]) => {
       const r = invStd(va, eps);
-      const dw = d.map((x, i) => x * ga[Math.floor(i / per)] * r[Math.floor(i / per)]);
       const dGamma = new Float32Array(cout);
-      for (let i = 0; i < d.length; i++) dGamma[Math.floor(i / per)] += d[i] * w[i] * r[Math.floor(i / per)];
-      return [dw, dGamma, null];
+      for (let o = 0; o < cout; o++) {
+        let sum = 0;
+        for (let k = o * per; k < (o + 1) * per; k++) sum += d[k] * w[k];
+        dGamma[o] = sum * r[o];
+      }
+      return [scaleRows(d, gammaR(ga, va)), dGamma, null];
     },
   );
   const b = combine(

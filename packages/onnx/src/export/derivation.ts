@@ -59,7 +59,12 @@ export function combine(
 ): DerivedData {
   const data = value(parts.map((p) => p.data));
   if (!parts.some((p) => p.derivation)) return { data };
-  const values = (vars: VariableValues) => parts.map((p) => (p.derivation ? p.derivation.value(vars) : p.data));
+  // backward needs the parts' values of the same step: computed once per variable snapshot
+  let last: { vars: VariableValues; values: Float32Array[] } | null = null;
+  const values = (vars: VariableValues) => {
+    if (last?.vars !== vars) last = { vars, values: parts.map((p) => (p.derivation ? p.derivation.value(vars) : p.data)) };
+    return last.values;
+  };
   return {
     data,
     derivation: {

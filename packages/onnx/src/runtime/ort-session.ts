@@ -75,25 +75,38 @@ function chunkSize(inputShape: number[]): number {
   return Math.max(1, Math.floor((8 * 96 * 96) / (inputShape[0] * inputShape[1])));
 }
 
-/** Opens an ONNX model in ONNX Runtime; null when the runtime is unavailable or rejects the model. */
-export async function createOnnxRunner(onnxBytes: Uint8Array, opts: OnnxRunnerOptions = {}): Promise<OnnxRunner | null> {
+export type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/**
+ * A session with the engine's settings (intra-op threads = cores, no spinning, all graph optimisations) and the
+ * runtime that made it; null (logged) when the runtime is unavailable or rejects the model.
+ */
+export async function openSession(onnxBytes: Uint8Array, opts: OnnxRunnerOptions = {}): Promise<{ ort: Ort; session: OrtSession; threads: number } | null> {
   const logger = opts.logger ?? silent;
   const ort = await loadOrt(logger);
   if (!ort) return null;
   const threads = opts.threads ?? os.availableParallelism();
-  let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
   try {
-    session = await ort.InferenceSession.create(onnxBytes, {
+    const session = await ort.InferenceSession.create(onnxBytes, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
     });
+    return { ort, session, threads };
   } catch (err) {
     logger.warn({ path: 'tfjs', err: String(err) }, 'ONNX Runtime rejected the model; forward passes run on TF.js');
     return null;
   }
+}
+
+/** Opens an ONNX model in ONNX Runtime; null when the runtime is unavailable or rejects the model. */
+export async function createOnnxRunner(onnxBytes: Uint8Array, opts: OnnxRunnerOptions = {}): Promise<OnnxRunner | null> {
+  const logger = opts.logger ?? silent;
+  const opened = await openSession(onnxBytes, opts);
+  if (!opened) return null;
+  const { ort, session, threads } = opened;
   const [input] = session.inputNames;
   const [output] = session.outputNames;
   const inMeta = session.inputMetadata[0];

@@ -1,0 +1,92 @@
+// A trainable model (image or activation map -> pooled features) as two ONNX models that together give one
+// training step's gradients: the forward model returns the features plus the values the backward pass reads;
+// the backward model takes those, the same weights and d(loss)/d(features) and returns each weight's gradient.
+// Every weight that depends on a trainable variable is a graph input (its Derivation recomputes it from the
+// tf.js variables each step), so the tf.js variables stay the source of truth.
+import type * as tf from '@tensorflow/tfjs';
+import type { Derivation } from '../export/derivation.ts';
+import { exportGraph, ONNX_OPSET, PRODUCER_VERSION } from '../export/graph-exporter.ts';
+import type { GraphIo } from '../export/onnx-graph.ts';
+import { appendBackward, inferShapes } from './backward-graph.ts';
+import { NoGradientRuleError } from './gradient-rules.ts';
+
+export interface TrainingParam {
+  /** graph input name of the weight (ONNX layout, BatchNorm folded in) */
+  name: string;
+  dims: number[];
+  derivation: Derivation;
+  /** backward-model output holding d(loss)/d(weight); null when the features do not depend on it */
+  grad: string | null;
+}
+
+export interface TrainingGraph {
+  forward: Uint8Array;
+  backward: Uint8Array;
+  params: TrainingParam[];
+  /** names of the data input (NHWC), the features output and the backward model's d(features) input */
+  input: string;
+  output: string;
+  dOutput: string;
+  /** per-item shapes of input and features */
+  inputShape: number[];
+  outputShape: number[];
+}
+
+const D_OUTPUT = 'd_output';
+
+function fixedItemShape(io: GraphIo): number[] {
+  const rest = io.dims.slice(1);
+  if (!rest.every((d): d is number => d !== null)) throw new NoGradientRuleError(io.name, 'Input', `no fixed size: ${JSON.stringify(io.dims)}`);
+  return rest;
+}
+
+/** Builds the forward and backward models of `model`; throws UnsupportedLayerError / NoGradientRuleError. */
+export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
+  const { graph: g, inputs, outputs } = exportGraph(model);
+  if (inputs.length !== 1 || outputs.length !== 1 || outputs[0].dims.length !== 2) {
+    throw new NoGradientRuleError(model.name, 'Model', 'only one input and one [n, features] output train on ONNX Runtime');
+  }
+  const [input] = inputs;
+  const [output] = outputs;
+  const trainable = new Set(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));
+  const live = new Set(g.nodes.flatMap((n) => n.inputs));
+  const params = [...g.initializers]
+    .filter(([name, init]) => live.has(name) && init.derivation?.variables.some((v) => trainable.has(v)))
+    .map(([name, init]) => ({ name, dims: init.dims, derivation: init.derivation! }));
+  const covered = new Set(params.flatMap((p) => p.derivation.variables));
+  for (const v of trainable) if (!covered.has(v)) throw new NoGradientRuleError(v, 'weight', `the trainable weight ${v} does not reach the exported graph's weights`);
+  for (const p of params) g.initializers.delete(p.name);
+
+  const shapes = inferShapes(g, new Map([[input.name, input.dims], ...params.map((p): [string, number[]] => [p.name, p.dims])]));
+  const forwardNodes = [...g.nodes];
+  g.reserve(D_OUTPUT);
+  const grads = appendBackward(g, shapes, output.name, D_OUTPUT, params.map((p) => p.name));
+  const backwardNodes = g.nodes.slice(forwardNodes.length);
+
+  const paramNames = new Set(params.map((p) => p.name));
+  const produced = new Set(backwardNodes.flatMap((n) => n.outputs));
+  const read = [...new Set(backwardNodes.flatMap((n) => n.inputs))].filter((v) => v && !produced.has(v) && !g.initializers.has(v));
+  // forward values the backward pass reads: returned by the forward model (the data input is fed again)
+  const saved = read.filter((v) => !paramNames.has(v) && v !== D_OUTPUT && v !== input.name);
+  const io = (name: string): GraphIo => ({ name, dims: shapes.get(name)! });
+  const gradOutputs = params.flatMap((p): GraphIo[] => {
+    const grad = grads.get(p.name);
+    return grad ? [{ name: grad, dims: p.dims }] : [];
+  });
+  const common = { opset: ONNX_OPSET, producerVersion: PRODUCER_VERSION };
+  return {
+    forward: g.encode({ ...common, nodes: forwardNodes, inputs: [input, ...params.map((p) => io(p.name))], outputs: [output, ...saved.map(io)] }),
+    backward: g.encode({
+      ...common,
+      nodes: backwardNodes,
+      inputs: [...read.filter((v) => v !== D_OUTPUT && v !== input.name).map(io), ...(read.includes(input.name) ? [input] : []), { name: D_OUTPUT, dims: output.dims }],
+      outputs: gradOutputs,
+    }),
+    params: params.map((p) => ({ ...p, grad: grads.get(p.name) ?? null })),
+    input: input.name,
+    output: output.name,
+    dOutput: D_OUTPUT,
+    inputShape: fixedItemShape(input),
+    outputShape: fixedItemShape(output),
+  };
+}

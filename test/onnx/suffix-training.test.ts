@@ -1,0 +1,132 @@
+// The trainable backbone suffix on ONNX Runtime (hand-built backward graph, BatchNorm folded in JS each step)
+// against TF.js's own gradients on real pretrained MobileNetV2 weights and real images, and the fallback to
+// TF.js when an op has no gradient rule or ONNX Runtime is switched off.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { OnnxSuffixRunner } from '@graft/onnx';
+import type { ImageDataset } from '@graft/datasets';
+import { loadBackbone, type Backbone } from '../../packages/engine/src/backbones/index.ts';
+import { createSuffixRunner, tfjsSuffixRunner, type SuffixRunner } from '../../packages/engine/src/suffix/index.ts';
+import { train } from '../../packages/engine/src/train.ts';
+import { defaultPatterns, mulberry32, renderPattern } from '../support/images.ts';
+import { DatasetFactory, twoClasses } from '../engine-methods/fixtures.ts';
+
+const SIZE = 64;
+let backbone: Backbone;
+let images: tf.Tensor4D;
+
+before(async () => {
+  backbone = await loadBackbone('mobilenet_v2', { imageSize: SIZE });
+  const rand = mulberry32(3);
+  const pixels = defaultPatterns.flatMap((p) => Array.from(renderPattern(p, rand, { size: SIZE }), (v) => v / 255)); // mobilenet_v2 takes 0..1
+  images = tf.tensor4d(pixels, [defaultPatterns.length, SIZE, SIZE, 3]);
+});
+
+after(() => {
+  images.dispose();
+  backbone.dispose();
+});
+
+function maxAbs(t: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]);
+}
+
+/** Runs both runners' forward + backward on one batch; the worst per-weight error relative to that weight's largest gradient. */
+async function compare(onnx: SuffixRunner, reference: SuffixRunner, x: tf.Tensor) {
+  const a = await onnx.forward(x);
+  const b = await reference.forward(x);
+  const featureDiff = maxAbs(tf.sub(a.features, b.features));
+  // a fixed random d(loss)/d(features): every feature and weight gets a gradient
+  const dF = tf.randomNormal(a.features.shape, 0, 1, 'float32', 5) as tf.Tensor2D;
+  const ga = await a.backward(dF);
+  const gb = await b.backward(dF);
+  let worst = { name: '', abs: 0, rel: 0 };
+  for (const [name, g] of Object.entries(gb)) {
+    assert.ok(ga[name], `ONNX gives a gradient for ${name}`);
+    const abs = maxAbs(tf.sub(ga[name], g));
+    const rel = abs / Math.max(maxAbs(g), 1e-12);
+    if (rel > worst.rel) worst = { name, abs, rel };
+  }
+  const counts = [Object.keys(ga).length, Object.keys(gb).length];
+  tf.dispose([dF, ...Object.values(ga), ...Object.values(gb)]);
+  a.dispose();
+  b.dispose();
+  return { featureDiff, worst, counts };
+}
+
+for (const blocks of [2, 'all'] as const) {
+  test(`MobileNetV2 suffix (trainableBlocks ${blocks}): ONNX Runtime features and gradients match TF.js`, async () => {
+    const { prefix, suffix } = backbone.split(blocks);
+    const x = prefix ? (prefix.predict(images) as tf.Tensor) : images;
+    const onnx = await OnnxSuffixRunner.create(suffix);
+    assert.ok(onnx, 'the suffix trains on ONNX Runtime');
+    try {
+      const { featureDiff, worst, counts } = await compare(onnx, tfjsSuffixRunner(suffix), x);
+      console.log(`# ${blocks}: features max abs diff ${featureDiff}; worst gradient ${worst.name}: max abs diff ${worst.abs}, relative ${worst.rel}`);
+      assert.equal(counts[0], suffix.trainableWeights.length);
+      assert.equal(counts[0], counts[1]);
+      assert.ok(featureDiff <= 1e-4, `features max abs difference ${featureDiff}`);
+      assert.ok(worst.rel <= 1e-3, `gradient of ${worst.name}: max abs difference ${worst.abs}, ${worst.rel} of its largest entry`);
+      // inference gives the forward pass's features
+      const p = await onnx.predict(x);
+      const f = await tfjsSuffixRunner(suffix).predict(x);
+      assert.ok(maxAbs(tf.sub(p, f)) <= 1e-4);
+      tf.dispose([p, f]);
+    } finally {
+      await onnx.dispose();
+      if (prefix) x.dispose();
+    }
+  });
+}
+
+test('a suffix with an op that has no gradient rule falls back to TF.js, naming the layer', async () => {
+  const input = tf.input({ shape: [8, 8, 3] });
+  const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'fallback_conv' }).apply(input) as tf.SymbolicTensor;
+  const pooled = tf.layers.maxPooling2d({ poolSize: 2, name: 'fallback_pool' }).apply(conv) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(pooled) as tf.SymbolicTensor });
+  const logs: { level: string; o: Record<string, unknown>; msg?: string }[] = [];
+  const logger = {
+    info: (o: object, msg?: string) => void logs.push({ level: 'info', o: o as Record<string, unknown>, msg }),
+    warn: (o: object, msg?: string) => void logs.push({ level: 'warn', o: o as Record<string, unknown>, msg }),
+  };
+  const runner = await createSuffixRunner(model, logger);
+  assert.ok(!(runner instanceof OnnxSuffixRunner));
+  const warning = logs.find((l) => l.level === 'warn');
+  assert.match(String(warning?.o.err), /MaxPool.*fallback_pool/);
+  assert.ok(logs.some((l) => l.o.path === 'tfjs' && /runs on TF\.js/.test(l.msg ?? '')));
+  // and it still trains: the fallback's gradients are TF.js's
+  const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1);
+  const pass = await runner.forward(x);
+  const grads = await pass.backward(tf.onesLike(pass.features));
+  assert.deepEqual(Object.keys(grads).sort(), model.trainableWeights.map((w) => (w.read() as tf.Variable).name).sort());
+  tf.dispose([x, ...Object.values(grads)]);
+  pass.dispose();
+  model.dispose();
+});
+
+test('fine_tune learns through train() on the ONNX suffix runner and, with ONNX Runtime off, on TF.js', async () => {
+  const data = await DatasetFactory.create();
+  try {
+    const target: ImageDataset = await data.make({ patterns: twoClasses, perClass: 12, size: 48, seed: 31 });
+    for (const onnx of [true, false]) {
+      const messages: { o: Record<string, unknown>; msg?: string }[] = [];
+      const keep = (o: object | string, msg?: string) => void messages.push({ o: typeof o === 'string' ? {} : (o as Record<string, unknown>), msg: typeof o === 'string' ? o : msg });
+      const previous = process.env.GRAFT_ONNX;
+      if (!onnx) process.env.GRAFT_ONNX = 'off';
+      try {
+        const m = await train({ method: 'fine_tune', target, hyperparameters: { imageSize: SIZE, epochs: 3, batchSize: 8, seed: 2 }, logger: { info: keep, warn: keep, debug() {} } });
+        m.dispose();
+        const path = messages.find((l) => /trainable suffix runs/.test(l.msg ?? ''))?.o.path;
+        assert.equal(path, onnx ? 'onnxruntime' : 'tfjs');
+        assert.ok(m.evaluation.accuracy >= 0.8, `${path}: validation accuracy ${m.evaluation.accuracy}`);
+        assert.ok(m.epochs.at(-1)!.loss < m.epochs[0].loss, `${path}: the training loss falls`);
+      } finally {
+        if (previous === undefined) delete process.env.GRAFT_ONNX;
+        else process.env.GRAFT_ONNX = previous;
+      }
+    }
+  } finally {
+    await data.cleanup();
+  }
+});

@@ -6,9 +6,8 @@ import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, 
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
-import { computePrefixActivations, type PrefixActivations } from './activations/index.ts';
+import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
-import { availableParallelism } from 'node:os';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, TransferMethod } from './methods/method.ts';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
@@ -173,25 +172,28 @@ async function trainOnBackbone(
   const totalWork = jobs.reduce((a, j) => a + j.items.length * (1 + j.views), 0);
   let doneWork = 0;
   const caches: PrefixActivations[] = [];
-  // the frozen prefix is pure forward work: ONNX Runtime runs it natively when it loads and the prefix exports
-  // (null otherwise, logged, and the cache stays on TF.js)
-  const runner = prefix ? ((await onnxPrefixRunnerSpec(prefix, { workers: availableParallelism(), logger: log })) ?? undefined) : undefined;
-  for (const job of jobs) {
-    throwIfCancelled(input.signal);
-    const work = job.items.length * (1 + job.views);
-    caches.push(
-      await computePrefixActivations({
-        prefix,
-        files: job.items.map((it) => it.file),
-        preprocessing,
-        runner,
-        augmentViews: job.views,
-        seed: hp.seed,
-        signal: input.signal,
-        onProgress: (f: number) => report(PROGRESS.backbone + ((doneWork + f * work) / totalWork) * (PROGRESS.activations - PROGRESS.backbone), 'features'),
-      }),
-    );
-    doneWork += work;
+  // one pool of worker threads for every set: they boot while this thread exports the prefix for ONNX Runtime,
+  // which runs it natively when it loads and the prefix exports (else TF.js, logged)
+  const threads = poolThreads(jobs.reduce((a, j) => a + j.items.length, 0));
+  const runner = prefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined;
+  const pool = openPrefixPool({ prefix, preprocessing, threads, runner });
+  try {
+    for (const job of jobs) {
+      throwIfCancelled(input.signal);
+      const work = job.items.length * (1 + job.views);
+      caches.push(
+        await pool.compute({
+          files: job.items.map((it) => it.file),
+          augmentViews: job.views,
+          seed: hp.seed,
+          signal: input.signal,
+          onProgress: (f: number) => report(PROGRESS.backbone + ((doneWork + f * work) / totalWork) * (PROGRESS.activations - PROGRESS.backbone), 'features'),
+        }),
+      );
+      doneWork += work;
+    }
+  } finally {
+    await pool.close();
   }
   const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => ({ views: c.views, shape: c.shape, count: c.count, labels: y });
   let next = 0;

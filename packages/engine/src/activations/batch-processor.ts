@@ -5,11 +5,10 @@ import { decodeViews } from '../preprocess/augment.ts';
 import type { Preprocessing } from '../preprocess/decode-image.ts';
 import type { PrefixRunner } from './prefix-runner.ts';
 
-export interface BatchOptions {
-  preprocessing: Preprocessing;
+/** What differs between the image sets one pool serves: the augmented views (and their seed). */
+export interface ViewOptions {
   augmentViews: number;
   seed: number;
-  maxPixels?: number;
 }
 
 /** Per view, the images of one batch laid out for the runner (n × s × s × 3). */
@@ -19,14 +18,14 @@ export type DecodedBatch = { views: Float32Array[]; n: number };
  * A batch in two stages so that callers can overlap them: decode() runs in sharp's own threads while
  * the previous batch's forward() occupies this thread.
  */
-export function batchProcessor(runner: PrefixRunner, o: BatchOptions) {
-  const s = o.preprocessing.imageSize;
+export function batchProcessor(runner: PrefixRunner, preprocessing: Preprocessing, maxPixels?: number) {
+  const s = preprocessing.imageSize;
   const pixels = s * s * 3;
   return {
-    async decode(files: string[], firstIndex: number): Promise<DecodedBatch> {
+    async decode(files: string[], firstIndex: number, o: ViewOptions): Promise<DecodedBatch> {
       const decoded = await Promise.all(
         files.map((file, i) =>
-          decodeViews(file, o.preprocessing, { augmentViews: o.augmentViews, seed: o.seed, index: firstIndex + i, maxPixels: o.maxPixels }).catch((err: Error) => {
+          decodeViews(file, preprocessing, { augmentViews: o.augmentViews, seed: o.seed, index: firstIndex + i, maxPixels }).catch((err: Error) => {
             throw err instanceof GraftError ? new GraftError(err.code, `${file}: ${err.message}`) : new GraftError(ErrorCode.internal, `${file}: ${err.message}`);
           }),
         ),

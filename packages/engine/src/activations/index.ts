@@ -1,3 +1,4 @@
-export { computePrefixActivations, type PrefixActivations, type PrefixActivationsInput } from './prefix-activations.ts';
+export { computePrefixActivations, poolThreads, type PrefixActivationsInput } from './prefix-activations.ts';
+export { openPrefixPool, type PrefixPool, type PrefixPoolOptions, type ActivationRequest, type PrefixActivations } from './prefix-pool.ts';
 export { createRunner, type PrefixRunner, type PrefixRunnerSpec, type PrefixRunnerFactory } from './prefix-runner.ts';
-export { saveArtifacts, tfjsRunner } from './tfjs-prefix-runner.ts';
+export { saveArtifacts, tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';

@@ -30,13 +30,11 @@ function pooledFeatures(suffix: tf.LayersModel, set: ExampleSet, batchSize: numb
   let d = 0;
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
-    parts.push(
-      tf.tidy(() => {
-        const f = suffix.predict(batchInputs(set, idx)) as tf.Tensor;
-        d = f.shape[1]!;
-        return f.dataSync() as Float32Array;
-      }),
-    );
+    // read back outside tidy(): tidy walks a returned typed array element by element (1.3 s for 2000 × 1280)
+    const f = tf.tidy(() => suffix.predict(batchInputs(set, idx)) as tf.Tensor);
+    d = f.shape[1]!;
+    parts.push(f.dataSync() as Float32Array);
+    f.dispose();
   }
   const x = new Float32Array(set.count * d);
   parts.reduce((off, p) => (x.set(p, off), off + p.length), 0);

@@ -60,14 +60,16 @@ export async function minimizeLbfgs(objective: RayObjective, w0: Float64Array, o
     const q = Float64Array.from(g);
     const alpha = new Float64Array(S.length);
     for (let i = S.length - 1; i >= 0; i--) {
-      alpha[i] = rho[i] * dot(S[i], q);
-      for (let j = 0; j < n; j++) q[j] -= alpha[i] * Y[i][j];
+      const yi = Y[i];
+      const a = (alpha[i] = rho[i] * dot(S[i], q));
+      for (let j = 0; j < n; j++) q[j] -= a * yi[j];
     }
     const gamma = S.length ? dot(S[S.length - 1], Y[Y.length - 1]) / dot(Y[Y.length - 1], Y[Y.length - 1]) : 1 / Math.max(1, Math.sqrt(dot(g, g)));
     for (let j = 0; j < n; j++) q[j] *= gamma;
     for (let i = 0; i < S.length; i++) {
-      const beta = rho[i] * dot(Y[i], q);
-      for (let j = 0; j < n; j++) q[j] += S[i][j] * (alpha[i] - beta);
+      const si = S[i];
+      const c = alpha[i] - rho[i] * dot(Y[i], q);
+      for (let j = 0; j < n; j++) q[j] += c * si[j];
     }
     const d = q;
     for (let j = 0; j < n; j++) d[j] = -d[j];

@@ -38,13 +38,7 @@ export function variable(name: string): Derivation {
 
 /** A 4-D variable of `shape` with its axes permuted (Keras kernel -> ONNX weight); see transpose4d. */
 export function permutedVariable(name: string, shape: number[], perm: number[]): Derivation {
-  const inverse = perm.map((_, k) => perm.indexOf(k));
-  const permutedShape = perm.map((p) => shape[p]);
-  return {
-    variables: [name],
-    value: (vars) => transpose4d(vars.get(name)!, shape, perm),
-    backward: (d, _vars, grads) => accumulate(grads, name, transpose4d(d, permutedShape, inverse)),
-  };
+  return relaid(variable(name), shape, perm);
 }
 
 /**
@@ -76,5 +70,16 @@ export function combine(
         });
       },
     },
+  };
+}
+
+/** The same weight laid out differently: a 4-D permutation of the value (and the inverse one of its gradient). */
+export function relaid(d: Derivation, shape: number[], perm: number[]): Derivation {
+  const inverse = perm.map((_, k) => perm.indexOf(k));
+  const permutedShape = perm.map((p) => shape[p]);
+  return {
+    variables: d.variables,
+    value: (vars) => transpose4d(d.value(vars), shape, perm),
+    backward: (grad, vars, grads) => d.backward(transpose4d(grad, permutedShape, inverse), vars, grads),
   };
 }

@@ -2,6 +2,7 @@
 // each op's static output shape and the ops that compute its inputs' gradients from its output's.
 // An op without a rule (pools, Concat, Gemm, …) is refused by name and the engine trains on TF.js.
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
+import { DEPTHWISE_TAPS, depthwiseTapsRule } from './depthwise-taps.ts';
 
 /** A static shape; null stands for the batch dimension. */
 export type Dims = (number | null)[];
@@ -197,13 +198,6 @@ const relu: GradientRule = {
   grad: (c) => [masked(c, [c.g.add('Greater', [c.node.outputs[0], c.g.addFloat(`${c.node.name}/zero`, [], new Float32Array(1))], {}, c.node.name)])],
 };
 
-const add: GradientRule = {
-  shape(node, [a, b]) {
-    if (JSON.stringify(a) !== JSON.stringify(b)) refuse(node, `broadcast ${JSON.stringify(a)} + ${JSON.stringify(b)}`);
-    return a;
-  },
-  grad: (c) => [c.dy, c.dy],
-};
 
 const transpose: GradientRule = {
   shape: (node, [x]) => intsAttr(node, 'perm', []).map((p) => x[p]),
@@ -213,10 +207,11 @@ const transpose: GradientRule = {
   },
 };
 
-/** Reshape-like ops: the gradient takes the input's shape back (batch kept by the 0). */
+/** Reshape-like ops: the gradient takes the input's shape back (-1 for the batch). */
 function unshape(c: RuleContext): string {
-  const x = staticDims(c.node, c.shape(c.node.inputs[0]));
-  return c.g.add('Reshape', [c.dy, c.g.addInt64(`${c.node.name}/dX/shape`, [0, ...x])], {}, `${c.node.name}/dX`);
+  const x = c.shape(c.node.inputs[0]);
+  if (x.filter((d) => d === null).length > 1) refuse(c.node, `reshaping ${JSON.stringify(x)}`);
+  return c.g.add('Reshape', [c.dy, c.g.addInt64(`${c.node.name}/dX/shape`, x.map((d) => d ?? -1))], {}, `${c.node.name}/dX`);
 }
 
 const flatten: GradientRule = {
@@ -230,10 +225,135 @@ const flatten: GradientRule = {
 const reshape: GradientRule = {
   shape(node, [x], g) {
     const target = g.initializers.get(node.inputs[1])?.data;
-    if (!(target instanceof BigInt64Array) || target[0] !== 0n || target.slice(1).some((d) => d < 0n)) refuse(node, 'a shape other than [0, fixed sizes…]');
-    return [x[0], ...Array.from(target.slice(1), Number)];
+    if (!(target instanceof BigInt64Array)) return refuse(node, 'a shape that is not a constant');
+    const dims: Dims = Array.from(target, (d, k) => (d === 0n ? x[k] : Number(d)));
+    const known = x.every((d) => d !== null) ? x.reduce<number>((a, d) => a * d!, 1) : null;
+    const rest = dims.reduce<number>((a, d) => (d === null || d === -1 ? a : a * d), 1);
+    return dims.map((d) => (d === -1 ? (known === null ? null : known / rest) : d));
   },
   grad: (c) => [unshape(c), null],
+};
+
+function broadcastShape(node: GraphNode, a: Dims, b: Dims): Dims {
+  const rank = Math.max(a.length, b.length);
+  const at = (s: Dims, k: number) => (k < rank - s.length ? 1 : s[k - (rank - s.length)]);
+  return Array.from({ length: rank }, (_, k) => {
+    const [p, q] = [at(a, k), at(b, k)];
+    if (p === q || q === 1) return p;
+    if (p === 1) return q;
+    return refuse(node, `broadcast ${JSON.stringify(a)} with ${JSON.stringify(b)}`);
+  });
+}
+
+/** The gradient of a broadcast operand: summed over the axes it was broadcast along, in its own shape. */
+function reduceTo(c: RuleContext, grad: string, operand: string): string {
+  const { g, node } = c;
+  const out = c.shape(node.outputs[0]);
+  const own = c.shape(operand);
+  const lead = out.length - own.length;
+  const axes = out.flatMap((d, k) => (k < lead || (own[k - lead] === 1 && d !== 1) ? [k] : []));
+  if (!axes.length) return grad;
+  const base = `${node.name}/d${operand}`;
+  const summed = g.add('ReduceSum', [grad, g.addInt64(`${base}/axes`, axes)], { keepdims: { i: 1 } }, base);
+  return g.add('Reshape', [summed, g.addInt64(`${base}/shape`, staticDims(node, own, 0))], {}, base);
+}
+
+const mul: GradientRule = {
+  shape: (node, [a, b]) => broadcastShape(node, a, b),
+  grad(c) {
+    const [a, b] = c.node.inputs;
+    const times = (other: string) => c.g.add('Mul', [c.dy, other], {}, `${c.node.name}/grad`);
+    return [c.needs[0] ? reduceTo(c, times(b), a) : null, c.needs[1] ? reduceTo(c, times(a), b) : null];
+  },
+};
+
+const add: GradientRule = {
+  shape: (node, [a, b]) => broadcastShape(node, a, b),
+  grad: (c) => c.node.inputs.map((v, k) => (c.needs[k] ? reduceTo(c, c.dy, v) : null)),
+};
+
+const sum: GradientRule = {
+  shape(node, inputs) {
+    if (inputs.some((s) => JSON.stringify(s) !== JSON.stringify(inputs[0]))) refuse(node, 'inputs of different shapes');
+    return inputs[0];
+  },
+  grad: (c) => c.node.inputs.map(() => c.dy),
+};
+
+/** Y = A·op(B) + C (alpha = beta = 1, A not transposed). */
+const gemm: GradientRule = {
+  shape(node, [a, b]) {
+    if (intAttr(node, 'transA', 0) || node.attrs.alpha || node.attrs.beta) refuse(node, 'transA, alpha or beta');
+    return [a[0], intAttr(node, 'transB', 0) ? b[0] : b[1]];
+  },
+  grad(c) {
+    const { g, node, dy, needs } = c;
+    const [a, b, bias] = node.inputs;
+    const transB = intAttr(node, 'transB', 0) === 1;
+    const base = `${node.name}/grad`;
+    const transposed = (v: string) => g.add('Transpose', [v], { perm: { ints: [1, 0] } }, base);
+    if (bias && c.shape(bias).length !== 1) refuse(node, 'a bias that is not one row');
+    return [
+      needs[0] ? g.add('Gemm', [dy, b], transB ? {} : { transB: { i: 1 } }, base) : null,
+      // dB = dYᵀ·A (or Aᵀ·dY) with the transpose made explicit: a transposed-A Gemm ran ~2× slower here
+      needs[1] ? (transB ? g.add('Gemm', [transposed(dy), a], {}, base) : g.add('Gemm', [transposed(a), dy], {}, base)) : null,
+      needs[2] ? g.add('ReduceSum', [dy, g.addInt64(`${base}/axes`, [0])], { keepdims: { i: 0 } }, base) : null,
+    ];
+  },
+};
+
+function sliceSpec(node: GraphNode, g: OnnxGraph, rank: number) {
+  const constant = (k: number) => {
+    const t = node.inputs[k] ? g.initializers.get(node.inputs[k])?.data : undefined;
+    if (node.inputs[k] && !(t instanceof BigInt64Array)) refuse(node, 'starts/ends/axes/steps that are not constants');
+    return t ? Array.from(t as BigInt64Array, Number) : null;
+  };
+  const [starts, ends] = [constant(1)!, constant(2)!];
+  const axes = (constant(3) ?? starts.map((_, k) => k)).map((a) => (a < 0 ? a + rank : a));
+  const steps = constant(4) ?? starts.map(() => 1);
+  if (steps.some((s) => s !== 1) || starts.some((s) => s < 0) || ends.some((e) => e < 0)) refuse(node, 'strided or negative slices');
+  return { starts, ends, axes };
+}
+
+const slice: GradientRule = {
+  shape(node, [x], g) {
+    const { starts, ends, axes } = sliceSpec(node, g, x.length);
+    const out = [...x];
+    axes.forEach((a, k) => {
+      const d = x[a] ?? refuse(node, 'slicing the batch');
+      out[a] = Math.max(0, Math.min(ends[k], d) - Math.min(starts[k], d));
+    });
+    return out;
+  },
+  grad(c) {
+    const { g, node } = c;
+    const x = c.shape(node.inputs[0]);
+    const { starts, ends, axes } = sliceSpec(node, g, x.length);
+    const pads = new Array<number>(2 * x.length).fill(0);
+    axes.forEach((a, k) => {
+      pads[a] = starts[k];
+      pads[x.length + a] = (x[a] as number) - Math.min(ends[k], x[a] as number);
+    });
+    const base = `${node.name}/dX`;
+    return [g.add('Pad', [c.dy, g.addInt64(`${base}/pads`, pads)], {}, base), ...node.inputs.slice(1).map(() => null)];
+  },
+};
+
+const reduceMean: GradientRule = {
+  shape(node, [x]) {
+    if (intAttr(node, 'keepdims', 1) !== 1) refuse(node, 'keepdims 0');
+    const axes = intsAttr(node, 'axes', []).map((a) => (a < 0 ? a + x.length : a));
+    return x.map((d, k) => (axes.includes(k) ? 1 : d));
+  },
+  grad(c) {
+    const { g, node } = c;
+    const x = c.shape(node.inputs[0]);
+    const axes = intsAttr(node, 'axes', []).map((a) => (a < 0 ? a + x.length : a));
+    const sizes = axes.map((a) => x[a] ?? refuse(node, 'averaging over the batch'));
+    const base = `${node.name}/dX`;
+    const scaled = g.add('Mul', [c.dy, g.addFloat(`${base}/scale`, [], Float32Array.of(1 / sizes.reduce((p, q) => p * q, 1)))], {}, base);
+    return [g.add('Expand', [scaled, g.addInt64(`${base}/shape`, x.map((d, k) => (axes.includes(k) ? (d as number) : 1)))], {}, base)];
+  },
 };
 
 const globalAveragePool: GradientRule = {
@@ -281,5 +401,11 @@ export const gradientRules: Record<string, GradientRule> = {
   Reshape: reshape,
   GlobalAveragePool: globalAveragePool,
   Pad: pad,
+  Gemm: gemm,
+  Mul: mul,
+  Sum: sum,
+  Slice: slice,
+  ReduceMean: reduceMean,
+  [DEPTHWISE_TAPS]: depthwiseTapsRule,
   Identity: { shape: same, grad: passThrough },
 };

@@ -6,9 +6,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Derivation } from '../export/derivation.ts';
 import { exportGraph, ONNX_OPSET, PRODUCER_VERSION } from '../export/graph-exporter.ts';
-import type { GraphIo } from '../export/onnx-graph.ts';
+import type { GraphIo, GraphNode } from '../export/onnx-graph.ts';
 import { appendBackward, inferShapes } from './backward-graph.ts';
 import { NoGradientRuleError } from './gradient-rules.ts';
+import { lowerToNhwc } from './nhwc-lowering.ts';
+import { expandDepthwiseTaps } from './depthwise-taps.ts';
 
 export interface TrainingParam {
   /** graph input name of the weight (ONNX layout, BatchNorm folded in) */
@@ -48,6 +50,7 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
   }
   const [input] = inputs;
   const [output] = outputs;
+  lowerToNhwc(g, inferShapes(g, new Map([[input.name, input.dims]])));
   const trainable = new Set(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));
   const live = new Set(g.nodes.flatMap((n) => n.inputs));
   const params = [...g.initializers]
@@ -64,10 +67,8 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
   const backwardNodes = g.nodes.slice(forwardNodes.length);
 
   const paramNames = new Set(params.map((p) => p.name));
-  const produced = new Set(backwardNodes.flatMap((n) => n.outputs));
-  const read = [...new Set(backwardNodes.flatMap((n) => n.inputs))].filter((v) => v && !produced.has(v) && !g.initializers.has(v));
-  // forward values the backward pass reads: returned by the forward model (the data input is fed again)
-  const saved = read.filter((v) => !paramNames.has(v) && v !== D_OUTPUT && v !== input.name);
+  const { nodes, saved } = backwardNodesAndSaved(forwardNodes, backwardNodes, (v) => paramNames.has(v) || g.initializers.has(v) || v === D_OUTPUT || v === input.name);
+  const read = [...new Set(nodes.flatMap((n) => n.inputs))].filter((v) => v && !nodes.some((n) => n.outputs.includes(v)) && !g.initializers.has(v));
   const io = (name: string): GraphIo => ({ name, dims: shapes.get(name)! });
   const gradOutputs = params.flatMap((p): GraphIo[] => {
     const grad = grads.get(p.name);
@@ -75,10 +76,10 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
   });
   const common = { opset: ONNX_OPSET, producerVersion: PRODUCER_VERSION };
   return {
-    forward: g.encode({ ...common, nodes: forwardNodes, inputs: [input, ...params.map((p) => io(p.name))], outputs: [output, ...saved.map(io)] }),
+    forward: g.encode({ ...common, nodes: expandDepthwiseTaps(g, forwardNodes), inputs: [input, ...params.map((p) => io(p.name))], outputs: [output, ...[...saved].map(io)] }),
     backward: g.encode({
       ...common,
-      nodes: backwardNodes,
+      nodes: expandDepthwiseTaps(g, nodes),
       inputs: [...read.filter((v) => v !== D_OUTPUT && v !== input.name).map(io), ...(read.includes(input.name) ? [input] : []), { name: D_OUTPUT, dims: output.dims }],
       outputs: gradOutputs,
     }),
@@ -89,4 +90,26 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
     inputShape: fixedItemShape(input),
     outputShape: fixedItemShape(output),
   };
+}
+
+/** Ops that only move numbers: recomputed in the backward model rather than returned by the forward one. */
+const RECOMPUTED = new Set(['Slice', 'Pad', 'Reshape', 'Transpose', 'Identity', 'Flatten']);
+
+/**
+ * The backward model's nodes (the backward pass, preceded by the cheap forward nodes it recomputes) and the
+ * forward values it needs from the forward model. Returning values costs a copy (and fresh memory) per step.
+ */
+function backwardNodesAndSaved(forwardNodes: GraphNode[], backwardNodes: GraphNode[], fed: (v: string) => boolean) {
+  const producer = new Map(forwardNodes.flatMap((n) => n.outputs.map((o): [string, GraphNode] => [o, n])));
+  const recomputed = new Set<GraphNode>();
+  const saved = new Set<string>();
+  const need = (v: string) => {
+    const p = producer.get(v);
+    if (!v || fed(v) || !p || recomputed.has(p)) return;
+    if (!RECOMPUTED.has(p.opType)) return void saved.add(v);
+    recomputed.add(p);
+    p.inputs.forEach(need);
+  };
+  backwardNodes.forEach((n) => n.inputs.forEach(need));
+  return { nodes: [...forwardNodes.filter((n) => recomputed.has(n)), ...backwardNodes], saved };
 }

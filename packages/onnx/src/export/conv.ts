@@ -1,7 +1,7 @@
 // Conv2D, DepthwiseConv2D (a grouped Conv) and SeparableConv2D, plus the passes that fold a following
 // BatchNormalization into the Conv's weights and a preceding zero Pad into the Conv's pads.
 import { applyActivation } from './activations.ts';
-import { combine, permutedVariable, variable, type DerivedData } from './derivation.ts';
+import { combine, relaid, variable, type DerivedData } from './derivation.ts';
 import { ints, refuse, requireChannelsLast, type LayerExport, type LayerExporter, type LayerWeight } from './layer-export.ts';
 import { transpose4d } from './layout.ts';
 import type { Attr, GraphNode, OnnxGraph, Value } from './onnx-graph.ts';
@@ -38,15 +38,11 @@ export function padAttrs(l: LayerExport, pads: number[] | null): Record<string, 
   return { auto_pad: { s: 'SAME_UPPER' } };
 }
 
-interface Weight extends DerivedData {
-  dims: number[];
-}
-
 /** Emits one Conv over an NCHW value with an ONNX-layout weight [out, in/group, kh, kw]. */
-function conv(l: LayerExport, x: Value, w: Weight, bias: DerivedData | null, opts: { kernel: number[]; strides: number[]; dilations: number[]; group: number; pads: number[] | null }, base: string): string {
+function conv(l: LayerExport, x: Value, w: DerivedData, bias: DerivedData | null, opts: { kernel: number[]; strides: number[]; dilations: number[]; group: number; pads: number[] | null }, base: string): string {
   const g = l.graph;
   const inputs = [x.name, g.addFloat(`${base}/W`, w.dims, w.data, w.derivation)];
-  if (bias) inputs.push(g.addFloat(`${base}/B`, [w.dims[0]], bias.data, bias.derivation));
+  if (bias) inputs.push(g.addFloat(`${base}/B`, bias.dims, bias.data, bias.derivation));
   return g.add(
     'Conv',
     inputs,
@@ -61,25 +57,26 @@ function conv(l: LayerExport, x: Value, w: Weight, bias: DerivedData | null, opt
   );
 }
 
-/** A Keras 4-D kernel in ONNX layout; training graphs recompute it from the variable. */
-function permuted(k: LayerWeight, perm: number[], dims: number[]): Weight {
-  return { data: transpose4d(k.data, k.shape, perm), dims, derivation: permutedVariable(k.variable, k.shape, perm) };
+/** A Keras 4-D kernel in ONNX layout; training graphs transpose the variable itself. */
+function permuted(k: LayerWeight, perm: number[], dims: number[]): DerivedData {
+  return { data: transpose4d(k.data, k.shape, perm), dims, derivation: relaid(variable(k.variable), perm) };
 }
 
 /** Keras kernel [kh, kw, in, out] -> ONNX weight [out, in, kh, kw]. */
-function convWeight(k: LayerWeight): Weight {
+function convWeight(k: LayerWeight): DerivedData {
   const [kh, kw, cin, cout] = k.shape;
   return permuted(k, [3, 2, 0, 1], [cout, cin, kh, kw]);
 }
 
 /** Depthwise kernel [kh, kw, in, mult] -> grouped weight [in*mult, 1, kh, kw]; TF's output channel c*mult+m is ONNX's group c, member m. */
-function depthwiseWeight(k: LayerWeight): Weight {
+function depthwiseWeight(k: LayerWeight): DerivedData {
   const [kh, kw, cin, mult] = k.shape;
   return permuted(k, [2, 3, 0, 1], [cin * mult, 1, kh, kw]);
 }
 
 function biasOf(l: LayerExport, k: number): DerivedData | null {
-  return l.config.useBias === false ? null : { data: l.weights[k].data, derivation: variable(l.weights[k].variable) };
+  const b = l.weights[k];
+  return l.config.useBias === false ? null : { data: b.data, dims: b.shape, derivation: variable(b.variable) };
 }
 
 function geometry(l: LayerExport) {
@@ -122,52 +119,37 @@ function onlyConsumer(g: OnnxGraph, value: string, keep: Set<string>): GraphNode
 
 function floatWeight(g: OnnxGraph, name: string): DerivedData | null {
   const w = g.initializers.get(name);
-  return w && w.data instanceof Float32Array ? { data: w.data, derivation: w.derivation } : null;
-}
-
-/** 1/√(σ² + ε) per channel. */
-function invStd(variance: Float32Array, eps: number): Float32Array {
-  return variance.map((v) => 1 / Math.sqrt(v + eps));
+  return w && w.data instanceof Float32Array ? { data: w.data, dims: w.dims, derivation: w.derivation } : null;
 }
 
 /**
- * W' = W·γ·r and b' = (b − μ)·γ·r + β with r = 1/√(σ² + ε), per output channel, and their gradients: a
- * training graph recomputes W', b' from the variables each step and sends dW', db' back through these.
+ * W' = W·γ·r and b' = (b − μ)·γ·r + β with r = 1/√(σ² + ε), per output channel: numbers for an inference
+ * export, and the same as ONNX nodes over the variables for a training graph.
  */
 function foldedConv(w: DerivedData, bias: DerivedData, [gamma, beta, mean, variance]: DerivedData[], eps: number) {
   const cout = gamma.data.length;
   const per = w.data.length / cout;
-  /** x[o, k] · s[o] for the rows of an [out, per] array */
-  const scaleRows = (x: Float32Array, s: Float32Array) => {
-    const out = new Float32Array(x.length);
-    for (let o = 0; o < cout; o++) for (let k = o * per; k < (o + 1) * per; k++) out[k] = x[k] * s[o];
-    return out;
-  };
-  const gammaR = (ga: Float32Array, va: Float32Array) => invStd(va, eps).map((r, o) => r * ga[o]);
+  const perOut = [cout, ...w.dims.slice(1).map(() => 1)];
+  const scale = (ga: Float32Array, va: Float32Array) => va.map((v, o) => ga[o] / Math.sqrt(v + eps));
+  const emitScale = (g: OnnxGraph, ga: string, va: string) =>
+    g.add('Mul', [ga, g.add('Reciprocal', [g.add('Sqrt', [g.add('Add', [va, g.addFloat('eps', [], Float32Array.of(eps))], {}, 'bn')], {}, 'bn')], {}, 'bn')], {}, 'bn');
   const weight = combine(
     [w, gamma, variance],
-    ([w, ga, va]) => scaleRows(w, gammaR(ga, va)),
-    (d, [w, ga, va]) => {
-      const r = invStd(va, eps);
-      const dGamma = new Float32Array(cout);
-      for (let o = 0; o < cout; o++) {
-        let sum = 0;
-        for (let k = o * per; k < (o + 1) * per; k++) sum += d[k] * w[k];
-        dGamma[o] = sum * r[o];
-      }
-      return [scaleRows(d, gammaR(ga, va)), dGamma, null];
+    ([w, ga, va]) => {
+      const s = scale(ga, va);
+      return w.map((x, k) => x * s[Math.floor(k / per)]);
     },
+    (g, [w, ga, va]) => g.add('Mul', [w, g.add('Reshape', [emitScale(g, ga, va), g.addInt64('per_out', perOut)], {}, 'bn')], {}, 'bn'),
+    w.dims,
   );
   const b = combine(
     [bias, gamma, beta, mean, variance],
     ([b, ga, be, mu, va]) => {
-      const r = invStd(va, eps);
-      return b.map((x, o) => (x - mu[o]) * ga[o] * r[o] + be[o]);
+      const s = scale(ga, va);
+      return b.map((x, o) => (x - mu[o]) * s[o] + be[o]);
     },
-    (d, [b, ga, _be, mu, va]) => {
-      const r = invStd(va, eps);
-      return [d.map((x, o) => x * ga[o] * r[o]), d.map((x, o) => x * (b[o] - mu[o]) * r[o]), Float32Array.from(d), null, null];
-    },
+    (g, [b, ga, be, mu, va]) => g.add('Add', [g.add('Mul', [g.add('Sub', [b, mu], {}, 'bn'), emitScale(g, ga, va)], {}, 'bn'), be], {}, 'bn'),
+    [cout],
   );
   return { weight, bias: b };
 }
@@ -184,7 +166,7 @@ export function foldBatchNormIntoConv(g: OnnxGraph, keep: Set<string>): void {
     const dims = g.initializers.get(conv.inputs[1])?.dims;
     const stats = bn.inputs.slice(1).map((n) => floatWeight(g, n));
     const cout = dims?.[0] ?? 0;
-    const bias = conv.inputs[2] ? floatWeight(g, conv.inputs[2]) : { data: new Float32Array(cout) };
+    const bias = conv.inputs[2] ? floatWeight(g, conv.inputs[2]) : { data: new Float32Array(cout), dims: [cout] };
     if (!w || !dims || !bias || !stats.every((t): t is DerivedData => t !== null)) continue;
     const eps = 'f' in (bn.attrs.epsilon ?? {}) ? (bn.attrs.epsilon as { f: number }).f : 1e-5;
     const folded = foldedConv(w, bias, stats, eps);

@@ -12,9 +12,9 @@ export const normalizationExporters: Record<string, LayerExporter> = {
     const channels = x.shape[rank - 1];
     if (channels === null) refuse(l, 'unknown channel count');
     // tf.js adds gamma only with `scale`, beta only with `center`, then the moving statistics
-    const w = l.weights.map((t): DerivedData => ({ data: t.data, derivation: variable(t.variable) }));
-    const gamma = l.config.scale === false ? { data: new Float32Array(channels).fill(1) } : w.shift()!;
-    const beta = l.config.center === false ? { data: new Float32Array(channels) } : w.shift()!;
+    const w = l.weights.map((t): DerivedData => ({ data: t.data, dims: t.shape, derivation: variable(t.variable) }));
+    const gamma = l.config.scale === false ? { data: new Float32Array(channels).fill(1), dims: [channels] } : w.shift()!;
+    const beta = l.config.center === false ? { data: new Float32Array(channels), dims: [channels] } : w.shift()!;
     const [mean, variance] = w;
     const g = l.graph;
     const inputs = [x.name, ...[gamma, beta, mean, variance].map((d, k) => g.addFloat(`${l.name}/${['scale', 'B', 'mean', 'var'][k]}`, [channels], d.data, d.derivation))];

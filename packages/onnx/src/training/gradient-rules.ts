@@ -272,6 +272,20 @@ const add: GradientRule = {
   grad: (c) => c.node.inputs.map((v, k) => (c.needs[k] ? reduceTo(c, c.dy, v) : null)),
 };
 
+const sub: GradientRule = {
+  shape: (node, [a, b]) => broadcastShape(node, a, b),
+  grad: (c) => [
+    c.needs[0] ? reduceTo(c, c.dy, c.node.inputs[0]) : null,
+    c.needs[1] ? reduceTo(c, c.g.add('Neg', [c.dy], {}, `${c.node.name}/grad`), c.node.inputs[1]) : null,
+  ],
+};
+
+/** Ops that appear on constants only (BatchNorm statistics): shapes, no gradient. */
+const constantOnly: GradientRule = {
+  shape: same,
+  grad: (c) => refuse(c.node, 'a gradient through it'),
+};
+
 const sum: GradientRule = {
   shape(node, inputs) {
     if (inputs.some((s) => JSON.stringify(s) !== JSON.stringify(inputs[0]))) refuse(node, 'inputs of different shapes');
@@ -404,6 +418,9 @@ export const gradientRules: Record<string, GradientRule> = {
   Gemm: gemm,
   Mul: mul,
   Sum: sum,
+  Sub: sub,
+  Sqrt: constantOnly,
+  Reciprocal: constantOnly,
   Slice: slice,
   ReduceMean: reduceMean,
   [DEPTHWISE_TAPS]: depthwiseTapsRule,

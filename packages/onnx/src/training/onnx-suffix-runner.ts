@@ -43,8 +43,6 @@ export class OnnxSuffixRunner {
   }
 
   readonly trainableWeights: tf.LayerVariable[];
-  private readonly variables: Map<string, tf.LayerVariable>;
-  private readonly read: string[];
 
   private constructor(
     suffix: tf.LayersModel,
@@ -54,16 +52,11 @@ export class OnnxSuffixRunner {
     private readonly backwardSession: OrtSession,
   ) {
     this.trainableWeights = suffix.trainableWeights;
-    this.variables = new Map(suffix.weights.map((w) => [(w.read() as tf.Variable).name, w]));
-    this.read = [...new Set(graph.params.flatMap((p) => p.derivation.variables))];
   }
 
-  /** The weights as the graphs take them, from the variables' current values. */
-  private weights(): { vars: Map<string, Float32Array>; feeds: Record<string, OrtTensor> } {
-    const vars = new Map(this.read.map((name) => [name, this.variables.get(name)!.read().dataSync() as Float32Array]));
-    const feeds: Record<string, OrtTensor> = {};
-    for (const p of this.graph.params) feeds[p.name] = new this.ort.Tensor('float32', p.derivation.value(vars), p.dims);
-    return { vars, feeds };
+  /** The trainable variables' current values, fed under their own names. */
+  private weights(): Record<string, OrtTensor> {
+    return Object.fromEntries(this.trainableWeights.map((w) => [(w.read() as tf.Variable).name, new this.ort.Tensor('float32', w.read().dataSync() as Float32Array, w.shape as number[])]));
   }
 
   private input(x: tf.Tensor): OrtTensor {
@@ -76,13 +69,13 @@ export class OnnxSuffixRunner {
 
   /** Features in inference mode (BatchNorm on its moving statistics). */
   async predict(x: tf.Tensor): Promise<tf.Tensor2D> {
-    const { feeds } = this.weights();
+    const feeds = this.weights();
     const out = await this.forwardSession.run({ ...feeds, [this.graph.input]: this.input(x) }, [this.graph.output]);
     return this.features(out[this.graph.output].data, x.shape[0]);
   }
 
   async forward(x: tf.Tensor): Promise<OnnxSuffixPass> {
-    const { vars, feeds } = this.weights();
+    const feeds = this.weights();
     const input = this.input(x);
     const saved = await this.forwardSession.run({ ...feeds, [this.graph.input]: input });
     const features = this.features(saved[this.graph.output].data, x.shape[0]);
@@ -96,14 +89,7 @@ export class OnnxSuffixRunner {
           [this.graph.dOutput]: new this.ort.Tensor('float32', dFeatures.dataSync() as Float32Array, dFeatures.shape),
         };
         const out = await this.backwardSession.run(Object.fromEntries(this.backwardSession.inputNames.map((name) => [name, known[name]])));
-        const grads = new Map<string, Float32Array>();
-        for (const p of this.graph.params) if (p.grad) p.derivation.backward(out[p.grad].data as Float32Array, vars, grads);
-        return Object.fromEntries(
-          this.trainableWeights.map((w) => {
-            const name = (w.read() as tf.Variable).name;
-            return [name, tf.tensor(grads.get(name) ?? new Float32Array(tf.util.sizeFromShape(w.shape as number[])), w.shape as number[])];
-          }),
-        );
+        return Object.fromEntries(this.graph.params.map((p) => [p.name, p.grad ? tf.tensor(out[p.grad].data as Float32Array, p.dims) : tf.zeros(p.dims)]));
       },
       dispose: () => features.dispose(),
     };

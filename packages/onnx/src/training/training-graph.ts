@@ -4,7 +4,6 @@
 // Every weight that depends on a trainable variable is a graph input (its Derivation recomputes it from the
 // tf.js variables each step), so the tf.js variables stay the source of truth.
 import type * as tf from '@tensorflow/tfjs';
-import type { Derivation } from '../export/derivation.ts';
 import { exportGraph, ONNX_OPSET, PRODUCER_VERSION } from '../export/graph-exporter.ts';
 import type { GraphIo, GraphNode } from '../export/onnx-graph.ts';
 import { appendBackward, inferShapes } from './backward-graph.ts';
@@ -13,11 +12,10 @@ import { lowerToNhwc } from './nhwc-lowering.ts';
 import { expandDepthwiseTaps } from './depthwise-taps.ts';
 
 export interface TrainingParam {
-  /** graph input name of the weight (ONNX layout, BatchNorm folded in) */
+  /** the tf.js variable, fed under its own name */
   name: string;
   dims: number[];
-  derivation: Derivation;
-  /** backward-model output holding d(loss)/d(weight); null when the features do not depend on it */
+  /** backward-model output holding d(loss)/d(variable); null when the features do not depend on it */
   grad: string | null;
 }
 
@@ -36,6 +34,10 @@ export interface TrainingGraph {
 
 const D_OUTPUT = 'd_output';
 
+function fail(variable: string, reason: string): never {
+  throw new NoGradientRuleError(variable, 'weight', `the trainable weight ${variable} ${reason}`);
+}
+
 function fixedItemShape(io: GraphIo): number[] {
   const rest = io.dims.slice(1);
   if (!rest.every((d): d is number => d !== null)) throw new NoGradientRuleError(io.name, 'Input', `no fixed size: ${JSON.stringify(io.dims)}`);
@@ -51,14 +53,37 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
   const [input] = inputs;
   const [output] = outputs;
   lowerToNhwc(g, inferShapes(g, new Map([[input.name, input.dims]])));
-  const trainable = new Set(model.trainableWeights.map((w) => (w.read() as tf.Variable).name));
+  const trainable = new Map(model.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.shape as number[]]));
+  const frozen = new Map(model.nonTrainableWeights.map((w) => [(w.read() as tf.Variable).name, w.read()]));
+  // every weight that reads a trainable variable is computed in the graph from the variables, fed as inputs
+  // under their own names (frozen ones, e.g. BatchNorm statistics, are constants)
+  const fed = new Map<string, string>();
+  const feed = (v: string): string => {
+    let name = fed.get(v);
+    if (name) return name;
+    if (trainable.has(v)) {
+      g.reserve(v);
+      name = v;
+    } else {
+      const t = frozen.get(v) ?? fail(v, 'is not a weight of the model');
+      name = g.addFloat(v, t.shape, t.dataSync() as Float32Array);
+    }
+    fed.set(v, name);
+    return name;
+  };
   const live = new Set(g.nodes.flatMap((n) => n.inputs));
-  const params = [...g.initializers]
-    .filter(([name, init]) => live.has(name) && init.derivation?.variables.some((v) => trainable.has(v)))
-    .map(([name, init]) => ({ name, dims: init.dims, derivation: init.derivation! }));
-  const covered = new Set(params.flatMap((p) => p.derivation.variables));
-  for (const v of trainable) if (!covered.has(v)) throw new NoGradientRuleError(v, 'weight', `the trainable weight ${v} does not reach the exported graph's weights`);
-  for (const p of params) g.initializers.delete(p.name);
+  const derivedNodes: GraphNode[] = [];
+  const scratch = g.nodes.splice(0);
+  for (const [name, init] of [...g.initializers]) {
+    if (!live.has(name) || !init.derivation?.variables.some((v) => trainable.has(v))) continue;
+    const value = init.derivation.emit(g, feed);
+    g.initializers.delete(name);
+    g.nodes.push({ name: g.uniqueName(`${name}/shape`), opType: 'Reshape', inputs: [value, g.addInt64(`${name}/dims`, init.dims)], outputs: [name], attrs: {} });
+  }
+  derivedNodes.push(...g.nodes.splice(0));
+  g.nodes.push(...derivedNodes, ...scratch);
+  for (const v of trainable.keys()) if (!fed.has(v)) fail(v, "does not reach the exported graph's weights");
+  const params = [...trainable].map(([name, dims]) => ({ name, dims }));
 
   const shapes = inferShapes(g, new Map([[input.name, input.dims], ...params.map((p): [string, number[]] => [p.name, p.dims])]));
   const forwardNodes = [...g.nodes];
@@ -67,7 +92,7 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
   const backwardNodes = g.nodes.slice(forwardNodes.length);
 
   const paramNames = new Set(params.map((p) => p.name));
-  const { nodes, saved } = backwardNodesAndSaved(forwardNodes, backwardNodes, (v) => paramNames.has(v) || g.initializers.has(v) || v === D_OUTPUT || v === input.name);
+  const { nodes, saved } = backwardNodesAndSaved(forwardNodes, backwardNodes, (v) => paramNames.has(v) || g.initializers.has(v), (v) => v === D_OUTPUT || v === input.name);
   const read = [...new Set(nodes.flatMap((n) => n.inputs))].filter((v) => v && !nodes.some((n) => n.outputs.includes(v)) && !g.initializers.has(v));
   const io = (name: string): GraphIo => ({ name, dims: shapes.get(name)! });
   const gradOutputs = params.flatMap((p): GraphIo[] => {
@@ -96,17 +121,20 @@ export function buildTrainingGraph(model: tf.LayersModel): TrainingGraph {
 const RECOMPUTED = new Set(['Slice', 'Pad', 'Reshape', 'Transpose', 'Identity', 'Flatten']);
 
 /**
- * The backward model's nodes (the backward pass, preceded by the cheap forward nodes it recomputes) and the
- * forward values it needs from the forward model. Returning values costs a copy (and fresh memory) per step.
+ * The backward model's nodes (the backward pass, preceded by the forward nodes it recomputes: layout ops and
+ * whatever depends on weights alone, like the folded conv weights) and the forward values it needs from the
+ * forward model. Returning values costs a copy (and fresh memory) per step.
  */
-function backwardNodesAndSaved(forwardNodes: GraphNode[], backwardNodes: GraphNode[], fed: (v: string) => boolean) {
+function backwardNodesAndSaved(forwardNodes: GraphNode[], backwardNodes: GraphNode[], isWeight: (v: string) => boolean, isFed: (v: string) => boolean) {
   const producer = new Map(forwardNodes.flatMap((n) => n.outputs.map((o): [string, GraphNode] => [o, n])));
+  const weightOnly = new Set<string>();
+  for (const n of forwardNodes) if (n.inputs.every((i) => !i || isWeight(i) || weightOnly.has(i))) n.outputs.forEach((o) => weightOnly.add(o));
   const recomputed = new Set<GraphNode>();
   const saved = new Set<string>();
   const need = (v: string) => {
     const p = producer.get(v);
-    if (!v || fed(v) || !p || recomputed.has(p)) return;
-    if (!RECOMPUTED.has(p.opType)) return void saved.add(v);
+    if (!v || isWeight(v) || isFed(v) || !p || recomputed.has(p)) return;
+    if (!RECOMPUTED.has(p.opType) && !weightOnly.has(v)) return void saved.add(v);
     recomputed.add(p);
     p.inputs.forEach(need);
   };

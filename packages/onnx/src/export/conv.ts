@@ -1,7 +1,7 @@
 // Conv2D, DepthwiseConv2D (a grouped Conv) and SeparableConv2D, plus the passes that fold a following
 // BatchNormalization into the Conv's weights and a preceding zero Pad into the Conv's pads.
 import { applyActivation } from './activations.ts';
-import { combine, relaid, variable, type DerivedData } from './derivation.ts';
+import { combine, derive, relaid, variable, type DerivedData } from './derivation.ts';
 import { ints, refuse, requireChannelsLast, type LayerExport, type LayerExporter, type LayerWeight } from './layer-export.ts';
 import { transpose4d } from './layout.ts';
 import type { Attr, GraphNode, OnnxGraph, Value } from './onnx-graph.ts';
@@ -59,7 +59,7 @@ function conv(l: LayerExport, x: Value, w: DerivedData, bias: DerivedData | null
 
 /** A Keras 4-D kernel in ONNX layout; training graphs transpose the variable itself. */
 function permuted(k: LayerWeight, perm: number[], dims: number[]): DerivedData {
-  return { data: transpose4d(k.data, k.shape, perm), dims, derivation: relaid(variable(k.variable), perm) };
+  return { data: transpose4d(k.data, k.shape, perm), dims, derivation: relaid(variable(k.variable), k.shape, perm) };
 }
 
 /** Keras kernel [kh, kw, in, out] -> ONNX weight [out, in, kh, kw]. */
@@ -133,15 +133,19 @@ function foldedConv(w: DerivedData, bias: DerivedData, [gamma, beta, mean, varia
   const scale = (ga: Float32Array, va: Float32Array) => va.map((v, o) => ga[o] / Math.sqrt(v + eps));
   const emitScale = (g: OnnxGraph, ga: string, va: string) =>
     g.add('Mul', [ga, g.add('Reciprocal', [g.add('Sqrt', [g.add('Add', [va, g.addFloat('eps', [], Float32Array.of(eps))], {}, 'bn')], {}, 'bn')], {}, 'bn')], {}, 'bn');
-  const weight = combine(
-    [w, gamma, variance],
-    ([w, ga, va]) => {
-      const s = scale(ga, va);
-      return w.map((x, k) => x * s[Math.floor(k / per)]);
-    },
-    (g, [w, ga, va]) => g.add('Mul', [w, g.add('Reshape', [emitScale(g, ga, va), g.addInt64('per_out', perOut)], {}, 'bn')], {}, 'bn'),
-    w.dims,
-  );
+  const emitFold = (perOut: number[]) => (g: OnnxGraph, [w, ga, va]: string[]) =>
+    g.add('Mul', [w, g.add('Reshape', [emitScale(g, ga, va), g.addInt64('per_out', perOut)], {}, 'bn')], {}, 'bn');
+  const s = scale(gamma.data, variance.data);
+  // a kernel fed in another layout is scaled in that layout (on its output-channel axis), then relaid: the
+  // relayouts of the training graph then compose into one (often a mere Reshape)
+  const layout = w.derivation?.layout;
+  const weight: DerivedData = {
+    data: w.data.map((x, k) => x * s[Math.floor(k / per)]),
+    dims: w.dims,
+    derivation: layout
+      ? relaid(derive([{ ...w, derivation: layout.of }, gamma, variance], emitFold(layout.shape.map((_, k) => (k === layout.perm[0] ? cout : 1))))!, layout.shape, layout.perm)
+      : derive([w, gamma, variance], emitFold(perOut)),
+  };
   const b = combine(
     [bias, gamma, beta, mean, variance],
     ([b, ga, be, mu, va]) => {

@@ -97,10 +97,14 @@ function lowerConv(g: OnnxGraph, node: GraphNode, input: () => string, shapes: M
   const [, , ho, wo] = ys as number[];
   if (group === 1 && kh === 1 && kw === 1 && strides.every((s) => s === 1) && pads.every((p) => p === 0)) {
     const xh = input();
-    // the weight [O, C, 1, 1] is the Gemm's B [O, C] (transB): same numbers
-    weight.dims = [out, inPerGroup];
+    // the weight [O, C, 1, 1] re-laid as the Gemm's B [C, O]: the Keras kernel's own order, so the training
+    // graph feeds the variable with a mere Reshape
+    const perm = [1, 0, 2, 3];
+    weight.data = transpose4d(weight.data, weight.dims, perm);
+    if (weight.derivation) weight.derivation = relaid(weight.derivation, weight.dims, perm);
+    weight.dims = [inPerGroup, out];
     const rows = g.add('Reshape', [xh, g.addInt64(`${base}/rows`, [-1, channels])], {}, base);
-    const y = g.add('Gemm', [rows, w, ...(b ? [b] : [])], { transB: { i: 1 } }, base);
+    const y = g.add('Gemm', [rows, w, ...(b ? [b] : [])], {}, base);
     nhwc.set(node.outputs[0], g.add('Reshape', [y, g.addInt64(`${base}/nhwc`, [-1, h, wd, out])], {}, base));
     return true;
   }
@@ -110,7 +114,7 @@ function lowerConv(g: OnnxGraph, node: GraphNode, input: () => string, shapes: M
   const perm = [2, 3, 0, 1];
   weight.dims = [kh * kw, out];
   weight.data = transpose4d(weight.data, [out, 1, kh, kw], perm);
-  if (weight.derivation) weight.derivation = relaid(weight.derivation, perm);
+  if (weight.derivation) weight.derivation = relaid(weight.derivation, [out, 1, kh, kw], perm);
   const [pt, pl, pb, pr] = pads;
   const xp = pt || pl || pb || pr ? g.add('Pad', [xh, g.addInt64(`${base}/pads`, [0, pt, pl, 0, 0, pb, pr, 0])], {}, base) : xh;
   const y = depthwiseTaps(g, xp, w, { kernel: [kh, kw], dilations, out: [ho, wo] }, base);

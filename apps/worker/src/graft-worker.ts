@@ -6,6 +6,7 @@ import type { Config } from '@graft/config';
 import { jobLifecycle, type PrismaClient } from '@graft/db';
 import { createJobQueue, redisConnection, queueName, type JobData } from '@graft/queue';
 import { ErrorCode } from '@graft/spec';
+import { announceShutdown } from './shutdown-broadcast.ts';
 
 export interface GraftWorker {
   /** Stops taking jobs; waits up to graceMs for the current one, then hands it back to the queue. The process must exit after. */
@@ -13,6 +14,8 @@ export interface GraftWorker {
 }
 
 const processorFile = new URL('./job-thread.mjs', import.meta.url);
+/** How long handed-back jobs get to reach their next batch and stop before the process exits anyway. */
+const STOP_AT_BATCH_MS = 5000;
 
 export async function startWorker(config: Config, prisma: PrismaClient, logger: Logger): Promise<GraftWorker> {
   const worker = new Worker<JobData>(queueName, processorFile, {
@@ -65,12 +68,16 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
       clearTimeout(timer);
       if (how === 'timeout') {
         // Put each unfinished job back in the queue now (not after its lock expires); another worker
-        // re-runs it from the start. The caller exits right after, which ends the job's thread.
+        // re-runs it from the start.
         for (const job of held.values()) {
           logger.warn({ jobId: job.id, graceMs }, 'job did not finish in time; handing it back to the queue');
           await jobLifecycle.markRequeued(prisma, job.id!, 'handed back by a worker that shut down');
           await job.moveToWait(job.token);
         }
+        // then stop their threads at a batch boundary, so the exit does not land inside a native call
+        announceShutdown();
+        await Promise.race([graceful, new Promise((resolve) => (timer = setTimeout(resolve, STOP_AT_BATCH_MS)))]);
+        clearTimeout(timer);
       }
       await events.close();
       await queue.close();

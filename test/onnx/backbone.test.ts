@@ -1,5 +1,5 @@
-// The real pretrained MobileNetV2 (96 px) exported to ONNX: pooled features and a frozen-prefix cut
-// computed by ONNX Runtime must match TF.js on fixture images (max abs diff ≤ 1e-4).
+// The real pretrained backbones exported to ONNX: pooled features (every registered backbone) and a
+// frozen-prefix cut computed by ONNX Runtime must match TF.js on fixture images (max abs diff ≤ 1e-4).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -12,24 +12,30 @@ let backbone: Backbone;
 let images: Float32Array;
 const n = defaultPatterns.length;
 
+/** The fixture patterns at `size` px, scaled to the backbone's pixel range. */
+function renderImages(size: number, [lo, hi]: [number, number]): Float32Array {
+  const rand = mulberry32(11);
+  const out = new Float32Array(n * size * size * 3);
+  defaultPatterns.forEach((p, k) => {
+    const px = renderPattern(p, rand, { size });
+    for (let i = 0; i < px.length; i++) out[k * px.length + i] = lo + (px[i] / 255) * (hi - lo);
+  });
+  return out;
+}
+
 before(async () => {
   backbone = await loadBackbone('mobilenet_v2', { imageSize: SIZE });
-  const rand = mulberry32(11);
-  images = new Float32Array(n * SIZE * SIZE * 3);
-  defaultPatterns.forEach((p, k) => {
-    const px = renderPattern(p, rand, { size: SIZE });
-    for (let i = 0; i < px.length; i++) images[k * px.length + i] = px[i] / 255; // mobilenet_v2 takes 0..1
-  });
+  images = renderImages(SIZE, backbone.info.pixelRange);
 });
 
 after(() => backbone.dispose());
 
-async function compare(model: tf.LayersModel): Promise<{ maxDiff: number; maxAbs: number; shape: number[] }> {
-  const expected = tf.tidy(() => (model.predict(tf.tensor(images, [n, SIZE, SIZE, 3])) as tf.Tensor).dataSync() as Float32Array);
+async function compare(model: tf.LayersModel, x = images, size = SIZE): Promise<{ maxDiff: number; maxAbs: number; shape: number[] }> {
+  const expected = tf.tidy(() => (model.predict(tf.tensor(x, [n, size, size, 3])) as tf.Tensor).dataSync() as Float32Array);
   const runner = await createOnnxRunner(exportToOnnx(model));
   assert.ok(runner, 'ONNX Runtime loads here');
   try {
-    const actual = await runner.run(images, n);
+    const actual = await runner.run(x, n);
     assert.equal(actual.length, expected.length);
     let maxDiff = 0;
     let maxAbs = 0;
@@ -60,3 +66,21 @@ test('a frozen prefix (all but the last 2 blocks) on ONNX Runtime matches TF.js'
   assert.equal(r.shape.length, 3, 'the prefix returns an NHWC activation map');
   assert.ok(r.maxDiff <= 1e-4, `max abs difference ${r.maxDiff}`);
 });
+
+// the other registered backbones, at their smallest sizes (InceptionV3 is big)
+for (const { id, size } of [
+  { id: 'mobilenet_v2_mid', size: 64 },
+  { id: 'inception_v3', size: 75 },
+]) {
+  test(`${id} (${size} px) pooled features on ONNX Runtime match TF.js`, async () => {
+    const other = await loadBackbone(id, { imageSize: size });
+    try {
+      const r = await compare(other.model, renderImages(size, other.info.pixelRange), size);
+      assert.equal(r.shape.length, 1, 'pooled features');
+      assert.ok(r.maxAbs > 0.1, 'features are not trivially zero');
+      assert.ok(r.maxDiff <= 1e-4, `max abs difference ${r.maxDiff} (largest feature ${r.maxAbs})`);
+    } finally {
+      other.dispose();
+    }
+  });
+}

@@ -9,7 +9,7 @@ import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts
 import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
-import type { MethodInput, TransferMethod } from './methods/method.ts';
+import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
 import { seededRandom } from './methods/seeded-random.ts';
 import { stratifiedSplit } from './methods/validation-split.ts';
@@ -202,7 +202,6 @@ async function trainOnBackbone(
   // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)
   const suffixRunner = await createSuffixRunner(suffix, log);
   const methodInput: MethodInput = {
-    suffix,
     runner: suffixRunner,
     featureDim: suffix.outputs[0].shape[1] as number,
     train,
@@ -229,18 +228,18 @@ async function trainOnBackbone(
 
   const evalSet = dann && targetLabels ? methodInput.target! : (validation ?? train);
   const splitName = evalSet === validation ? 'validation' : evalSet === train ? 'train' : 'target';
-  const { result, evaluation } = await (async () => {
-    try {
-      await report(PROGRESS.activations, 'training');
-      throwIfCancelled(input.signal);
-      const result = await methods[method](methodInput);
-      await report(PROGRESS.training, 'evaluating');
-      const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize);
-      return { result, evaluation: evaluate(probabilities, evalSet.labels!, labels, splitName) };
-    } finally {
-      await suffixRunner.dispose();
-    }
-  })();
+  let result: MethodResult;
+  let evaluation: Evaluation;
+  try {
+    await report(PROGRESS.activations, 'training');
+    throwIfCancelled(input.signal);
+    result = await methods[method](methodInput);
+    await report(PROGRESS.training, 'evaluating');
+    const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize);
+    evaluation = evaluate(probabilities, evalSet.labels!, labels, splitName);
+  } finally {
+    await suffixRunner.dispose();
+  }
   log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1 }, 'evaluation');
 
   const model = buildServedModel(backbone.model, suffix, result.head);

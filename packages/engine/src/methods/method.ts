@@ -1,6 +1,5 @@
 // What every method receives and returns. train.ts prepares the cached activations and assembles the served
 // model; a method only learns weights: the backbone suffix's (in place) and a head on the pooled features.
-import type * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics } from '@graft/spec';
 import type { ExampleSet } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
@@ -8,9 +7,10 @@ import type { ResolvedHyperparameters } from './hyperparameters.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
 export interface MethodInput {
-  /** frozen-prefix activation -> pooled features; its trainable weights are the backbone blocks that learn */
-  suffix: tf.LayersModel;
-  /** the suffix on its training runtime (ONNX Runtime or TF.js): what the gradient methods and evaluation run */
+  /**
+   * the backbone suffix (frozen-prefix activation -> pooled features) on its runtime, ONNX Runtime or TF.js; its
+   * trainable weights are the backbone blocks that learn
+   */
   runner: SuffixRunner;
   /** width of the suffix's pooled output, the heads' input */
   featureDim: number;

@@ -130,12 +130,11 @@ function foldedConv(w: DerivedData, bias: DerivedData, [gamma, beta, mean, varia
   const cout = gamma.data.length;
   const per = w.data.length / cout;
   const perOut = [cout, ...w.dims.slice(1).map(() => 1)];
-  const scale = (ga: Float32Array, va: Float32Array) => va.map((v, o) => ga[o] / Math.sqrt(v + eps));
   const emitScale = (g: OnnxGraph, ga: string, va: string) =>
     g.add('Mul', [ga, g.add('Reciprocal', [g.add('Sqrt', [g.add('Add', [va, g.addFloat('eps', [], Float32Array.of(eps))], {}, 'bn')], {}, 'bn')], {}, 'bn')], {}, 'bn');
   const emitFold = (perOut: number[]) => (g: OnnxGraph, [w, ga, va]: string[]) =>
     g.add('Mul', [w, g.add('Reshape', [emitScale(g, ga, va), g.addInt64('per_out', perOut)], {}, 'bn')], {}, 'bn');
-  const s = scale(gamma.data, variance.data);
+  const s = variance.data.map((v, o) => gamma.data[o] / Math.sqrt(v + eps));
   // a kernel fed in another layout is scaled in that layout (on its output-channel axis), then relaid: the
   // relayouts of the training graph then compose into one (often a mere Reshape)
   const layout = w.derivation?.layout;
@@ -148,10 +147,7 @@ function foldedConv(w: DerivedData, bias: DerivedData, [gamma, beta, mean, varia
   };
   const b = combine(
     [bias, gamma, beta, mean, variance],
-    ([b, ga, be, mu, va]) => {
-      const s = scale(ga, va);
-      return b.map((x, o) => (x - mu[o]) * s[o] + be[o]);
-    },
+    ([b, , be, mu]) => b.map((x, o) => (x - mu[o]) * s[o] + be[o]),
     (g, [b, ga, be, mu, va]) => g.add('Add', [g.add('Mul', [g.add('Sub', [b, mu], {}, 'bn'), emitScale(g, ga, va)], {}, 'bn'), be], {}, 'bn'),
     [cout],
   );
@@ -167,16 +163,16 @@ export function foldBatchNormIntoConv(g: OnnxGraph, keep: Set<string>): void {
     const conv = g.producerOf(bn.inputs[0]);
     if (!conv || conv.opType !== 'Conv' || onlyConsumer(g, bn.inputs[0], keep) !== bn) continue;
     const w = floatWeight(g, conv.inputs[1]);
-    const dims = g.initializers.get(conv.inputs[1])?.dims;
     const stats = bn.inputs.slice(1).map((n) => floatWeight(g, n));
-    const cout = dims?.[0] ?? 0;
+    if (!w || !stats.every((t): t is DerivedData => t !== null)) continue;
+    const cout = w.dims[0];
     const bias = conv.inputs[2] ? floatWeight(g, conv.inputs[2]) : { data: new Float32Array(cout), dims: [cout] };
-    if (!w || !dims || !bias || !stats.every((t): t is DerivedData => t !== null)) continue;
+    if (!bias) continue;
     const eps = 'f' in (bn.attrs.epsilon ?? {}) ? (bn.attrs.epsilon as { f: number }).f : 1e-5;
     const folded = foldedConv(w, bias, stats, eps);
     conv.inputs = [
       conv.inputs[0],
-      g.addFloat(`${conv.name}/W_bn`, dims, folded.weight.data, folded.weight.derivation),
+      g.addFloat(`${conv.name}/W_bn`, w.dims, folded.weight.data, folded.weight.derivation),
       g.addFloat(`${conv.name}/B_bn`, [cout], folded.bias.data, folded.bias.derivation),
     ];
     conv.outputs = [bn.outputs[0]];

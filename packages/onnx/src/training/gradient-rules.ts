@@ -1,7 +1,8 @@
 // Reverse-mode rules for the ONNX ops the exporter emits for MobileNetV2-style networks (NCHW inside):
 // each op's static output shape and the ops that compute its inputs' gradients from its output's.
-// An op without a rule (pools, Concat, Gemm, …) is refused by name and the engine trains on TF.js.
+// An op without a rule (pools, Concat, …) is refused by name and the engine trains on TF.js.
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
+import { NCHW_TO_NHWC } from '../export/layout.ts';
 import { DEPTHWISE_TAPS, depthwiseTapsRule } from './depthwise-taps.ts';
 
 /** A static shape; null stands for the batch dimension. */
@@ -115,7 +116,7 @@ function convWeightGrad(c: RuleContext, geo: ReturnType<typeof geometry>): strin
   const cin = geo.inPerGroup;
   if (geo.kh === 1 && geo.kw === 1 && geo.strides.every((s) => s === 1) && geo.pads.every((p) => p === 0)) {
     const rows = (v: string, width: number) =>
-      g.add('Reshape', [g.add('Transpose', [v], { perm: { ints: [0, 2, 3, 1] } }, base), g.addInt64(`${base}/shape`, [-1, width])], {}, base);
+      g.add('Reshape', [g.add('Transpose', [v], { perm: { ints: NCHW_TO_NHWC } }, base), g.addInt64(`${base}/shape`, [-1, width])], {}, base);
     const dw = g.add('Gemm', [rows(dy, geo.out), rows(x, cin)], { transA: { i: 1 } }, base);
     return g.add('Reshape', [dw, g.addInt64(`${base}/shape`, [geo.out, cin, 1, 1])], {}, base);
   }
@@ -353,6 +354,15 @@ const slice: GradientRule = {
   },
 };
 
+/** The gradient of a mean over `axes` of x: dY / (number averaged), spread back over those axes. */
+function spreadMean(c: RuleContext, x: Dims, axes: number[]): string {
+  const { g, node } = c;
+  const sizes = axes.map((a) => x[a] ?? refuse(node, 'averaging over the batch'));
+  const base = `${node.name}/dX`;
+  const scaled = g.add('Mul', [c.dy, g.addFloat(`${base}/scale`, [], Float32Array.of(1 / sizes.reduce((p, q) => p * q, 1)))], {}, base);
+  return g.add('Expand', [scaled, g.addInt64(`${base}/shape`, x.map((d, k) => (axes.includes(k) ? (d as number) : 1)))], {}, base);
+}
+
 const reduceMean: GradientRule = {
   shape(node, [x]) {
     if (intAttr(node, 'keepdims', 1) !== 1) refuse(node, 'keepdims 0');
@@ -360,25 +370,14 @@ const reduceMean: GradientRule = {
     return x.map((d, k) => (axes.includes(k) ? 1 : d));
   },
   grad(c) {
-    const { g, node } = c;
-    const x = c.shape(node.inputs[0]);
-    const axes = intsAttr(node, 'axes', []).map((a) => (a < 0 ? a + x.length : a));
-    const sizes = axes.map((a) => x[a] ?? refuse(node, 'averaging over the batch'));
-    const base = `${node.name}/dX`;
-    const scaled = g.add('Mul', [c.dy, g.addFloat(`${base}/scale`, [], Float32Array.of(1 / sizes.reduce((p, q) => p * q, 1)))], {}, base);
-    return [g.add('Expand', [scaled, g.addInt64(`${base}/shape`, x.map((d, k) => (axes.includes(k) ? (d as number) : 1)))], {}, base)];
+    const x = c.shape(c.node.inputs[0]);
+    return [spreadMean(c, x, intsAttr(c.node, 'axes', []).map((a) => (a < 0 ? a + x.length : a)))];
   },
 };
 
 const globalAveragePool: GradientRule = {
   shape: (_node, [x]) => [x[0], x[1], 1, 1],
-  grad(c) {
-    const { g, node } = c;
-    const [h, w] = staticDims(node, c.shape(node.inputs[0]), 2);
-    const base = `${node.name}/dX`;
-    const scaled = g.add('Mul', [c.dy, g.addFloat(`${base}/scale`, [], Float32Array.of(1 / (h * w)))], {}, base);
-    return [g.add('Expand', [scaled, g.addInt64(`${base}/shape`, [1, 1, h, w])], {}, base)];
-  },
+  grad: (c) => [spreadMean(c, c.shape(c.node.inputs[0]), [2, 3])],
 };
 
 const pad: GradientRule = {

@@ -6,13 +6,10 @@
 // shifted windows times per-channel weights, and pooling reduces the spatial axes. Anything else runs as
 // before on NCHW values (Transposes inserted where layouts meet).
 import { relaid } from '../export/derivation.ts';
-import { transpose4d } from '../export/layout.ts';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, transpose4d } from '../export/layout.ts';
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
 import { depthwiseTaps } from './depthwise-taps.ts';
 import type { Dims } from './gradient-rules.ts';
-
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
 
 function ints(node: GraphNode, name: string, fallback: number[]): number[] {
   const a = node.attrs[name];
@@ -30,14 +27,14 @@ export function lowerToNhwc(g: OnnxGraph, shapes: Map<string, Dims>): void {
   const nhwc = new Map<string, string>();
   const nchw = (v: string): string => {
     const held = nhwc.get(v);
-    if (held && !g.producerOf(v)) g.nodes.push({ name: g.uniqueName(`${v}/nchw`), opType: 'Transpose', inputs: [held], outputs: [v], attrs: { perm: { ints: TO_NCHW } } });
+    if (held && !g.producerOf(v)) g.nodes.push({ name: g.uniqueName(`${v}/nchw`), opType: 'Transpose', inputs: [held], outputs: [v], attrs: { perm: { ints: NHWC_TO_NCHW } } });
     return v;
   };
   // an NCHW value a lowered op reads: transposed once
   const asNhwc = (v: string): string => {
     let held = nhwc.get(v);
     if (!held) {
-      held = g.add('Transpose', [v], { perm: { ints: TO_NHWC } }, `${v}/nhwc`);
+      held = g.add('Transpose', [v], { perm: { ints: NCHW_TO_NHWC } }, `${v}/nhwc`);
       nhwc.set(v, held);
     }
     return held;
@@ -53,9 +50,9 @@ export function lowerToNhwc(g: OnnxGraph, shapes: Map<string, Dims>): void {
     const out = node.outputs[0];
     const base = node.name;
     const perm = ints(node, 'perm', []);
-    if (node.opType === 'Transpose' && sameArray(perm, TO_NCHW)) {
+    if (node.opType === 'Transpose' && sameArray(perm, NHWC_TO_NCHW)) {
       nhwc.set(out, x);
-    } else if (node.opType === 'Transpose' && nhwc.has(x) && sameArray(perm, TO_NHWC)) {
+    } else if (node.opType === 'Transpose' && nhwc.has(x) && sameArray(perm, NCHW_TO_NHWC)) {
       g.nodes.push({ name: g.uniqueName(base), opType: 'Identity', inputs: [nhwc.get(x)!], outputs: [out], attrs: {} });
     } else if (node.opType === 'Conv' && rank4(x) && lowerConv(g, node, () => asNhwc(x), shapes, nhwc)) {
       // lowered

@@ -11,8 +11,6 @@ import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
 import { DatasetView, ref, type RoutePlugin } from '../schemas.ts';
 import { isUuid } from '../job-spec-checks.ts';
 
-/** Where an uploaded archive lives in storage (contracts.md); the worker opens the same key. */
-
 // Headers and boundaries around the file part.
 const multipartOverhead = 64 * 1024;
 

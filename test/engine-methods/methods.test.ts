@@ -88,6 +88,8 @@ test('domain_adaptation (DANN) reports domain loss/accuracy per epoch and target
       }
     }
     assert.ok(m.epochs[0].extra!.lambda! < m.epochs[3].extra!.lambda!, 'λ ramps up');
+    // the paper's annealed SGD starts from μ0 = 0.01 unless the user sets a rate
+    assert.equal(m.metadata.hyperparameters.learningRate, 0.01);
     assert.equal(m.evaluation.split, 'target');
     assert.equal(m.evaluation.perClass.reduce((a, c) => a + c.support, 0), 20);
     assert.ok(m.evaluation.accuracy >= 0.8, `target accuracy ${m.evaluation.accuracy}`);

@@ -48,10 +48,16 @@ export type BackboneRef = Static<typeof BackboneRef>;
 
 export const Hyperparameters = Type.Object(
   {
-    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Default 10; domain_adaptation 30 (its adversarial training needs more steps and does not stop early).' })),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
-    learningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
-    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size.' })),
+    learningRate: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description: 'Rate of the new heads; trainable backbone blocks use a tenth of it. Default 0.001 (Adam); domain_adaptation 0.01 (SGD with momentum 0.9, annealed as in the DANN paper).',
+      }),
+    ),
+    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size, at most 128.' })),
     trainableBlocks: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Literal('all')], {
         description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network).',

@@ -1,7 +1,8 @@
 // domain_adaptation (DANN, Ganin & Lempitsky 2015): feature extractor = trainable suffix + bottleneck; a label
 // head learns from the labelled source; a domain discriminator behind a gradient reversal layer learns to tell
 // source from target while the reversed gradient (λ ramped 2/(1+e^(−10p))−1) makes the features domain-
-// invariant. Target images are never used with labels; if the target archive has labels they only evaluate.
+// invariant. Trained as the paper is, by SGD with momentum at an annealed rate (two-rate-optimizer.ts says why
+// not Adam). Target images are never used with labels; if the target archive has labels they only evaluate.
 import * as tf from '@tensorflow/tfjs';
 import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';
@@ -32,6 +33,7 @@ export async function dann(input: MethodInput): Promise<MethodResult> {
     served,
     auxiliary: discriminator,
     stepsPerEpoch: steps,
+    updateRule: 'annealed-sgd',
     beginEpoch: () => {
       sBatches = cycledBatches(source.count, hp.batchSize, steps, rand);
       tBatches = cycledBatches(target.count, hp.batchSize, steps, rand);

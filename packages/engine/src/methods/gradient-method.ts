@@ -4,7 +4,7 @@
 import type { LayerStack } from './heads.ts';
 import type { MethodInput, MethodResult } from './method.ts';
 import { earlyStoppingPatience } from './hyperparameters.ts';
-import { TwoRateOptimizer } from './two-rate-optimizer.ts';
+import { TwoRateOptimizer, type UpdateRule } from './two-rate-optimizer.ts';
 import { runTrainingLoop, type TrainingLoopOptions } from './training-loop.ts';
 
 export interface GradientMethodPlan extends Pick<TrainingLoopOptions, 'stepsPerEpoch' | 'beginEpoch' | 'validate'> {
@@ -12,20 +12,25 @@ export interface GradientMethodPlan extends Pick<TrainingLoopOptions, 'stepsPerE
   served: LayerStack;
   /** heads that only help training */
   auxiliary?: LayerStack;
+  /** 'adam' unless the method needs another (DANN: 'annealed-sgd') */
+  updateRule?: UpdateRule;
   step(optimizer: TwoRateOptimizer, epoch: number, step: number, progress: number): ReturnType<TrainingLoopOptions['step']>;
 }
 
 export async function trainGradientMethod(input: MethodInput, plan: GradientMethodPlan): Promise<MethodResult> {
   const { runner, hp } = input;
   const headWeights = [...plan.served.trainableWeights, ...(plan.auxiliary?.trainableWeights ?? [])];
-  const optimizer = new TwoRateOptimizer(runner, headWeights, hp.learningRate);
+  const optimizer = new TwoRateOptimizer(runner, headWeights, hp.learningRate, plan.updateRule);
   try {
     const { epochs } = await runTrainingLoop({
       epochs: hp.epochs,
       patience: earlyStoppingPatience(hp),
       stepsPerEpoch: plan.stepsPerEpoch,
       beginEpoch: plan.beginEpoch,
-      step: (epoch, s, progress) => plan.step(optimizer, epoch, s, progress),
+      step: (epoch, s, progress) => {
+        optimizer.setProgress(progress);
+        return plan.step(optimizer, epoch, s, progress);
+      },
       validate: plan.validate,
       weights: [...runner.trainableWeights, ...headWeights],
       signal: input.signal,

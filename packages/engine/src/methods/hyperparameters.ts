@@ -3,11 +3,17 @@
 import { GraftError, type Hyperparameters, type Method } from '@graft/spec';
 
 export interface ResolvedHyperparameters {
-  /** 10: with the prefix cached an epoch is cheap, and early stopping ends runs that converge sooner. */
+  /**
+   * 10: with the prefix cached an epoch is cheap, and early stopping ends runs that converge sooner. DANN: 30, its
+   * adversarial game needs many more steps before the features align (and it has no early stopping).
+   */
   epochs: number;
   /** 32: small enough for the wasm 4 GB heap at 224 px with 2 trainable blocks, big enough for stable Adam steps. */
   batchSize: number;
-  /** 1e-3 for new heads (Adam's usual rate); backbone blocks train at learningRate/10 so pretrained features move gently. */
+  /**
+   * 1e-3 for new heads (Adam's usual rate); backbone blocks train at learningRate/10 so pretrained features move
+   * gently. DANN: 0.01, the paper's μ0 for its annealed SGD.
+   */
   learningRate: number;
   imageSize: number;
   /** 2 for the gradient methods (adapts the last features at little cost); 0 for feature_extraction. */
@@ -39,6 +45,7 @@ export function defaultImageSize(info: { nativeImageSize: number; imageSizes: { 
 export function resolveHyperparameters(method: Method, hp: Hyperparameters | undefined, imageSize: number): ResolvedHyperparameters {
   const h = hp ?? {};
   const fe = method === 'feature_extraction';
+  const dann = method === 'domain_adaptation';
   if (fe && h.trainableBlocks !== undefined && h.trainableBlocks !== 0) {
     throw new GraftError(
       'invalid_hyperparameters',
@@ -49,14 +56,14 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
     throw new GraftError('invalid_hyperparameters', 'feature_extraction fits a linear classifier on fixed features; augment is not supported (use fine_tune).');
   }
   return {
-    epochs: h.epochs ?? 10,
+    epochs: h.epochs ?? (dann ? 30 : 10),
     batchSize: h.batchSize ?? 32,
-    learningRate: h.learningRate ?? 1e-3,
+    learningRate: h.learningRate ?? (dann ? 0.01 : 1e-3),
     imageSize,
     trainableBlocks: h.trainableBlocks ?? (fe ? 0 : 2),
     validationSplit: h.validationSplit ?? 0.2,
     augment: h.augment ?? method === 'fine_tune',
-    earlyStoppingPatience: h.earlyStoppingPatience ?? (method === 'domain_adaptation' ? 0 : 3),
+    earlyStoppingPatience: h.earlyStoppingPatience ?? (dann ? 0 : 3),
     // no seed given: draw one, and record it in the metadata so the run can still be repeated
     seed: h.seed ?? Math.floor(Math.random() * 2 ** 31),
     classifier: h.classifier ?? 'logistic',

@@ -1,5 +1,8 @@
-// Adam for the new heads at the full learning rate and for the pretrained backbone blocks at a tenth of it:
-// the heads start from random weights, the blocks from good ones that large steps would wreck.
+// Two learning rates: the new heads at the full rate, the pretrained backbone blocks at a tenth of it (the heads
+// start from random weights, the blocks from good ones that large steps would wreck). Two update rules: Adam at
+// fixed rates (fine_tune, multi_task), and DANN's SGD with momentum 0.9 annealed μ0/(1+10p)^0.75 (Ganin et al.):
+// Adam rescales every gradient to a full step, so once the label loss is small the reversed domain gradient
+// drives the features alone whatever λ is, and the adversarial game diverges (measured in bench/engine/accuracy.ts).
 // A step runs the suffix forward on its runtime (ONNX Runtime or TF.js), lets TF.js differentiate the loss
 // with respect to the heads' weights and the features, and sends d(loss)/d(features) back through the suffix.
 import * as tf from '@tensorflow/tfjs';
@@ -7,6 +10,8 @@ import type { SuffixRunner } from '../suffix/index.ts';
 
 /** A method's loss over a batch's pooled features; extra scalars (accuracy…) are returned with it. */
 export type FeatureLoss = (features: tf.Tensor2D) => { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
+
+export type UpdateRule = 'adam' | 'annealed-sgd';
 
 export class TwoRateOptimizer {
   private readonly backbone: tf.Optimizer;
@@ -16,11 +21,21 @@ export class TwoRateOptimizer {
   constructor(
     private readonly suffix: SuffixRunner,
     headWeights: tf.LayerVariable[],
-    learningRate: number,
+    private readonly learningRate: number,
+    private readonly rule: UpdateRule = 'adam',
   ) {
-    this.backbone = tf.train.adam(learningRate / 10);
-    this.head = tf.train.adam(learningRate);
+    const optimizer = (lr: number) => (rule === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, 0.9));
+    this.backbone = optimizer(learningRate / 10);
+    this.head = optimizer(learningRate);
     this.headVars = headWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /** Training progress p in [0, 1] before a step: the annealed rule lowers both rates with it. */
+  setProgress(p: number): void {
+    if (this.rule !== 'annealed-sgd') return;
+    const rate = this.learningRate / (1 + 10 * p) ** 0.75;
+    (this.head as tf.SGDOptimizer).setLearningRate(rate);
+    (this.backbone as tf.SGDOptimizer).setLearningRate(rate / 10);
   }
 
   /** One step on the loss of the features of `x`; returns the loss and f's metrics, which the caller disposes. */

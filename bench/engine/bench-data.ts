@@ -66,22 +66,36 @@ export function takePerClass(raw: RawImages, perClass: number, seed: number, ski
 
 /**
  * MNIST-M-style domain shift: each digit is blended into a random crop of a colour texture by absolute
- * difference (|texture − digit|), so strokes take the inverse colours of a busy background.
+ * difference (|texture − digit|), so strokes take the inverse colours of a busy background. Ganin et al. cropped
+ * BSDS500 photos; the textures here imitate what such crops hold: fractal value noise per channel (octaves of
+ * 64…4 px, amplitude halving with the period, the 1/f spectrum of natural images) over a random base colour.
  */
 export function mnistMStyle(raw: RawImages, seed: number): RawImages {
   const rand = seededRandom(seed);
   const T = 256;
   const textures = Array.from({ length: 8 }, () => {
-    const tex = new Uint8Array(T * T * 3);
-    const waves = Array.from({ length: 3 }, () => Array.from({ length: 4 }, () => ({ fx: rand() * 0.2, fy: rand() * 0.2, ph: rand() * 6.3, a: 30 + rand() * 40 })));
-    for (let y = 0; y < T; y++)
-      for (let x = 0; x < T; x++)
-        for (let c = 0; c < 3; c++) {
-          let v = 128 + (rand() - 0.5) * 60;
-          for (const w of waves[c]) v += w.a * Math.sin(w.fx * x + w.fy * y + w.ph);
-          tex[(y * T + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
-        }
-    return tex;
+    const tex = new Float32Array(T * T * 3);
+    for (let c = 0; c < 3; c++) {
+      const base = 40 + rand() * 176;
+      for (let i = c; i < tex.length; i += 3) tex[i] = base;
+      for (let period = 64, amplitude = 60; period >= 4; period /= 2, amplitude /= 2) {
+        const cells = T / period + 1;
+        const grid = Float32Array.from({ length: cells * cells }, () => (rand() - 0.5) * 2 * amplitude);
+        for (let y = 0; y < T; y++)
+          for (let x = 0; x < T; x++) {
+            const gx = x / period;
+            const gy = y / period;
+            const x0 = Math.floor(gx);
+            const y0 = Math.floor(gy);
+            // smoothstep weights: value noise without the grid's creases
+            const u = (gx - x0) ** 2 * (3 - 2 * (gx - x0));
+            const v = (gy - y0) ** 2 * (3 - 2 * (gy - y0));
+            const g = (i: number, j: number) => grid[(y0 + j) * cells + x0 + i];
+            tex[(y * T + x) * 3 + c] += (g(0, 0) * (1 - u) + g(1, 0) * u) * (1 - v) + (g(0, 1) * (1 - u) + g(1, 1) * u) * v;
+          }
+      }
+    }
+    return Uint8Array.from(tex, (t) => Math.max(0, Math.min(255, Math.round(t))));
   });
   const s = raw.size;
   const pixels = raw.pixels.map((digit) => {

@@ -2,6 +2,7 @@
 // spec, builds its own runner (own TF.js + wasm instance or ONNX Runtime session) once from the init
 // message, then answers batch requests of any image set until the pool terminates it.
 import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
 import { GraftError } from '@graft/spec';
 import type { Preprocessing } from '../preprocess/decode-image.ts';
 import { batchProcessor, type ViewOptions } from './batch-processor.ts';
@@ -19,6 +20,11 @@ export type WorkerReply =
   | { type: 'ready'; outputShape: number[] }
   | { type: 'result'; set: number; batch: number; views: Float32Array[] }
   | { type: 'error'; code: string | null; message: string };
+
+// Images already run in parallel (a worker per core, a batch decoding while the last runs forward): libvips'
+// own threads per image only add hand-offs, ~20 % of the CPU a small image's decode costs (1.27 -> 1.04 ms per
+// 28-px PNG resized to 96, four in flight), ~4 % of bench/engine/speed.ts's feature_extraction job.
+sharp.concurrency(1);
 
 const port = parentPort!;
 const post = (msg: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
-import { seededRandom } from '../../packages/engine/src/methods/seeded-random.ts';
+import { permutation, seededRandom } from '../../packages/engine/src/methods/seeded-random.ts';
 
 export const FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 export const fashionLabels = ['tshirt_top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle_boot'];
@@ -48,12 +48,7 @@ export function readMnistDigits(): RawImages {
 
 /** `perClass` images of each class, drawn with a seed (or all when perClass is Infinity). */
 export function takePerClass(raw: RawImages, perClass: number, seed: number, skip = 0): RawImages {
-  const rand = seededRandom(seed);
-  const order = raw.labels.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = permutation(raw.labels.length, seededRandom(seed));
   const seen = new Map<number, number>();
   const pick: number[] = [];
   for (const i of order) {

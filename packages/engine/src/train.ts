@@ -128,7 +128,7 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
 
   const backend = await initBackend();
   const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
-  const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered) : undefined);
+  const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered, method) : undefined);
   await report(0, 'loading backbone');
   const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot });
   try {

@@ -57,7 +57,7 @@ export const Hyperparameters = Type.Object(
         description: 'Rate of the new heads; trainable backbone blocks use a tenth of it. Default 0.001 (Adam); domain_adaptation 0.01 (SGD with momentum 0.9, annealed as in the DANN paper).',
       }),
     ),
-    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size, at most 128.' })),
+    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction, at most 128 for the other methods.' })),
     trainableBlocks: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Literal('all')], {
         description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network).',

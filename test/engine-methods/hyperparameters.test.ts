@@ -1,0 +1,27 @@
+// The defaults a user gets when sending only `method` and `dataset`, as the OpenAPI document describes them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { listBackbones } from '../../packages/engine/src/backbones/index.ts';
+import { defaultImageSize, resolveHyperparameters } from '../../packages/engine/src/methods/hyperparameters.ts';
+
+const backbone = (id: string) => listBackbones().find((b) => b.id === id)!;
+
+test('default image size: the native size for feature_extraction, at most 128 px for the gradient methods', () => {
+  assert.equal(defaultImageSize(backbone('mobilenet_v2'), 'feature_extraction'), 224);
+  assert.equal(defaultImageSize(backbone('inception_v3'), 'feature_extraction'), 299);
+  for (const method of ['fine_tune', 'multi_task', 'domain_adaptation'] as const) {
+    assert.equal(defaultImageSize(backbone('mobilenet_v2'), method), 128, method);
+    assert.equal(defaultImageSize(backbone('inception_v3'), method), 128, method);
+  }
+});
+
+test('domain_adaptation defaults to 30 epochs at SGD rate 0.01 without early stopping; the others to 10 epochs at Adam rate 0.001', () => {
+  const dann = resolveHyperparameters('domain_adaptation', undefined, 128);
+  assert.deepEqual([dann.epochs, dann.learningRate, dann.earlyStoppingPatience, dann.lambda], [30, 0.01, 0, 1]);
+  for (const method of ['fine_tune', 'multi_task'] as const) {
+    const hp = resolveHyperparameters(method, undefined, 128);
+    assert.deepEqual([hp.epochs, hp.learningRate, hp.earlyStoppingPatience], [10, 1e-3, 3], method);
+  }
+  // what the user sets wins
+  assert.equal(resolveHyperparameters('domain_adaptation', { epochs: 5, learningRate: 0.05 }, 128).learningRate, 0.05);
+});

@@ -17,6 +17,8 @@ import health from './routes/health.ts';
 import predict from './routes/predict.ts';
 import modelDownload from './routes/model-download.ts';
 import report from './routes/report.ts';
+import datasetSummary from './routes/dataset-summary.ts';
+import consolePage from './routes/console.ts';
 
 export interface AppDeps {
   config: Config;
@@ -67,5 +69,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(predict);
   await app.register(modelDownload);
   await app.register(report);
+  await app.register(datasetSummary);
+  await app.register(consolePage);
   return app;
 }

@@ -18,6 +18,8 @@ export function EpochChart({ title, epochs, series }) {
       width: el.clientWidth || 300,
       height: 220,
       scales: { x: { time: false } },
+      // a live legend shows dashes until hovered; the caption gives the last epoch's values instead
+      legend: { live: false },
       axes: [{ label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100] }, {}],
       series: [{ label: 'epoch' }, ...shown.map((s, i) => ({
         label: s.label,
@@ -41,7 +43,7 @@ export function EpochChart({ title, epochs, series }) {
   const last = shown.map((s) => `${s.label} ${s.values.at(-1)?.toFixed?.(3) ?? '–'}`).join(', ');
   return html`
     <figure class="chart">
-      <figcaption>${title}</figcaption>
-      <div ref=${box} role="img" aria-label=${`${title} by epoch; last epoch: ${last}`}></div>
+      <figcaption>${title} <span class="muted small">· epoch ${epochs.at(-1)}: ${last}</span></figcaption>
+      <div ref=${box} role="img" aria-label=${`${title} by epoch`}></div>
     </figure>`;
 }

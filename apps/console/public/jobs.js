@@ -3,18 +3,24 @@ import { html, useEffect, useState } from './lib.js';
 import { request } from './api.js';
 import { duration, methodNames, when } from './format.js';
 import { isActive, useLiveJob } from './job-stream.js';
+import { knownDatasets } from './known-datasets.js';
 import { Progress, StatusBadge, cancel } from './job-status.js';
 
 const pageSize = 20;
 
+function datasetName(ref) {
+  if (!ref) return '';
+  if (ref.url) return ref.url;
+  return knownDatasets().find((d) => d.id === ref.id)?.filename ?? ref.id.slice(0, 8);
+}
+
 function JobRow({ initial, onChanged }) {
   const job = useLiveJob(initial);
-  const datasetName = job.spec?.dataset?.id ? job.spec.dataset.id.slice(0, 8) : job.spec?.dataset?.url ?? '';
   return html`
     <li class="job-row" data-status=${job.status}>
       <div class="job-main">
         <a href=${`#/jobs/${job.id}`} class="job-link">${methodNames[job.method] ?? job.method} <span class="muted">· ${job.id.slice(0, 8)}</span></a>
-        <span class="muted small">data ${datasetName} · submitted ${when(job.createdAt)}${job.startedAt ? ` · ran ${duration(job.startedAt, job.finishedAt)}` : ''}</span>
+        <span class="muted small">data ${datasetName(job.spec?.dataset)} · submitted ${when(job.createdAt)}${job.startedAt ? ` · ran ${duration(job.startedAt, job.finishedAt)}` : ''}</span>
         ${job.error && html`<span class="error small">${job.error.message}</span>`}
       </div>
       <${StatusBadge} status=${job.status} />

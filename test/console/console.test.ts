@@ -45,6 +45,12 @@ page.on('request', (req) => {
 });
 page.on('pageerror', (err) => pageErrors.push(err.message));
 page.on('dialog', (d) => void d.accept());
+// The page's content security policy would block what it forbids; a violation means the page tried.
+await page.addInitScript(() => {
+  const w = window as unknown as { cspViolations: string[] };
+  w.cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+});
 
 async function screenshot(name: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
@@ -147,9 +153,20 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   assert.match(await row.getByTestId('progress-text').innerText(), /100 %/);
   await screenshot('jobs');
 
+  // A long job is cancelled from the list; its row follows it to the end.
+  const datasetId = (await api.http.get(`/jobs/${jobId}`).expect(200)).body.spec.dataset.id;
+  const long = { epochs: 200, earlyStoppingPatience: 0, imageSize: 32, batchSize: 8, trainableBlocks: 1, augment: false };
+  const { body: longJob } = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { id: datasetId }, hyperparameters: long }).expect(202);
+  await page.reload();
+  const longRow = page.locator('.job-row', { hasText: longJob.id.slice(0, 8) });
+  await longRow.getByRole('button', { name: `Cancel job ${longJob.id.slice(0, 8)}` }).click();
+  await longRow.locator('.badge.cancelled').waitFor({ timeout: 30_000 });
+  assert.equal(await longRow.getByRole('button').count(), 0, 'a finished job has nothing to cancel');
+
   assert.deepEqual(foreign, [], 'every request stays on the service origin');
   assert.ok(apiRequests.length > 5);
   const keyless = apiRequests.filter((r) => r.authorization !== 'Bearer test-key-123');
   assert.deepEqual(keyless, [], 'every API call carries the key');
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), []);
 });

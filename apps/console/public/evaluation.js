@@ -1,4 +1,4 @@
-// The finished job's evaluation, as the report page shows it: headline scores, the confusion matrix as a
+// The finished job's evaluation, as the report page shows it: headline scores (top-1 is the accuracy itself), the confusion matrix as a
 // heat map (numbers always printed, colour only reinforces them) and the per-class table.
 import { html } from './lib.js';
 import { fixed, percent } from './format.js';
@@ -34,7 +34,7 @@ export function EvaluationView({ evaluation }) {
       <dl class="scores">
         <div><dt>Accuracy</dt><dd data-testid="eval-accuracy">${percent(accuracy, 1)}</dd></div>
         <div><dt>Macro F1</dt><dd>${fixed(macroF1)}</dd></div>
-        ${Object.entries(topK ?? {}).map(([k, v]) => html`<div><dt>Top-${k} accuracy</dt><dd>${percent(v, 1)}</dd></div>`)}
+        ${Object.entries(topK ?? {}).filter(([k]) => k !== '1').map(([k, v]) => html`<div><dt>Top-${k} accuracy</dt><dd>${percent(v, 1)}</dd></div>`)}
       </dl>
       <div class="two-col">
         <${ConfusionMatrix} ...${confusionMatrix} />

@@ -7,7 +7,7 @@ import { EpochChart } from './charts.js';
 import { EvaluationView } from './evaluation.js';
 import { TryModel } from './try-model.js';
 import { anyValue, duration, methodNames, when, words } from './format.js';
-import { isActive, useLiveJob } from './job-stream.js';
+import { isActive, useLiveJob, useTicking } from './job-stream.js';
 import { Progress, StatusBadge, cancel } from './job-status.js';
 
 // Everything else the API returns is shown generically, so new fields appear without a console change.
@@ -84,6 +84,7 @@ export function JobPage({ id }) {
   useEffect(() => void load(), [id]);
 
   const job = useLiveJob(loaded?.job, (epoch) => setEpochs((all) => (all.some((e) => e.epoch === epoch.epoch) ? all : [...all, epoch])));
+  useTicking(isActive(job));
   // The end of the run brings the evaluation and the resolved settings: read them once.
   useEffect(() => {
     if (loaded && job && !isActive(job) && isActive(loaded.job)) load();

@@ -4,12 +4,15 @@ import { followEvents } from './api.js';
 
 export const isActive = (job) => job && (job.status === 'queued' || job.status === 'running');
 
-/** The latest JobView of `initial`'s job; onEpoch(metrics) for each finished epoch the stream reports. */
-export function useLiveJob(initial, onEpoch) {
+/**
+ * The latest JobView of `initial`'s job; onEpoch(metrics) for each finished epoch the stream reports.
+ * follow = false keeps to `initial` (a browser holds only ~6 connections per origin, so a list follows a few).
+ */
+export function useLiveJob(initial, onEpoch, follow = true) {
   const [job, setJob] = useState(initial);
   useEffect(() => setJob(initial), [initial]);
   const id = initial?.id;
-  const active = isActive(initial);
+  const active = isActive(initial) && follow;
   useEffect(() => {
     if (!id || !active) return;
     const stop = new AbortController();
@@ -20,4 +23,14 @@ export function useLiveJob(initial, onEpoch) {
     return () => stop.abort();
   }, [id, active]);
   return job;
+}
+
+/** Re-renders every second while `active`, so "running for …" keeps counting between events. */
+export function useTicking(active) {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setTick((t) => t + 1), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
 }

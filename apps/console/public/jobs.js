@@ -7,6 +7,10 @@ import { knownDatasets } from './known-datasets.js';
 import { Progress, StatusBadge, cancel } from './job-status.js';
 
 const pageSize = 20;
+// Event streams each hold a connection and a browser has about six per origin: the newest few active jobs are
+// followed live, and while more are active the list itself is re-read.
+const followed = 3;
+const refreshMs = 2000;
 
 function datasetName(ref) {
   if (!ref) return '';
@@ -14,8 +18,8 @@ function datasetName(ref) {
   return knownDatasets().find((d) => d.id === ref.id)?.filename ?? ref.id.slice(0, 8);
 }
 
-function JobRow({ initial, onChanged }) {
-  const job = useLiveJob(initial);
+function JobRow({ initial, follow, onChanged }) {
+  const job = useLiveJob(initial, undefined, follow);
   return html`
     <li class="job-row" data-status=${job.status}>
       <div class="job-main">
@@ -37,6 +41,13 @@ export function JobsView() {
   const [error, setError] = useState(null);
   const load = () => request(`/jobs?limit=${pageSize}&offset=${page * pageSize}`).then(setList, setError);
   useEffect(() => void load(), [page]);
+  const active = list ? list.items.filter(isActive).map((j) => j.id) : [];
+  const unfollowed = active.length > followed;
+  useEffect(() => {
+    if (!unfollowed) return;
+    const timer = setInterval(load, refreshMs);
+    return () => clearInterval(timer);
+  }, [unfollowed, page]);
 
   return html`
     <div class="title-row">
@@ -47,7 +58,7 @@ export function JobsView() {
     ${list === null && !error && html`<p class="muted" role="status">Loading…</p>`}
     ${list && list.items.length === 0 && html`<p class="muted">No jobs yet. <a href="#/new">Start one</a>.</p>`}
     ${list && list.items.length > 0 && html`
-      <ul class="job-list" aria-label="Jobs">${list.items.map((j) => html`<${JobRow} key=${j.id} initial=${j} onChanged=${load} />`)}</ul>
+      <ul class="job-list" aria-label="Jobs">${list.items.map((j) => html`<${JobRow} key=${j.id} initial=${j} follow=${active.indexOf(j.id) < followed} onChanged=${load} />`)}</ul>
       <nav class="pager" aria-label="Pages">
         <button type="button" disabled=${page === 0} onClick=${() => setPage(page - 1)}>Newer</button>
         <span>${page * pageSize + 1}–${page * pageSize + list.items.length} of ${list.total}</span>

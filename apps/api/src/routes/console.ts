@@ -39,7 +39,7 @@ function defaults() {
 }
 
 // The page loads nothing from elsewhere; the browser enforces that too.
-const csp = "default-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const csp = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 const consolePlugin: RoutePlugin = async (app) => {
   await app.register(fastifyStatic, { root: publicDir, serve: false, decorateReply: true });

@@ -32,7 +32,7 @@ test('its modules and the vendored libraries are served as JavaScript and CSS', 
 });
 
 test('nothing outside the console folder is served; unknown files are 404', async () => {
-  assert.equal((await api.http.get('/console/vendor/package.json')).status, 404);
+  for (const name of ['package.json', 'constructor', '__proto__']) assert.equal((await api.http.get(`/console/vendor/${name}`)).status, 404, name);
   assert.equal((await api.http.get('/console/nope.js')).status, 404);
   // sent raw, so no client normalizes the dots away
   for (const target of ['/console/../package.json', '/console/%2e%2e/package.json', '/console/..%2f..%2fpackage.json']) {

@@ -17,11 +17,11 @@ const publicDir = path.join(consoleDir, 'public');
 const { resolve } = createRequire(path.join(consoleDir, 'package.json'));
 const htmDir = path.dirname(path.dirname(resolve('htm')));
 const uplotDir = path.dirname(resolve('uplot/package.json'));
-const vendor: Record<string, string> = {
-  'preact-htm.mjs': path.join(htmDir, 'preact/standalone.mjs'),
-  'uplot.mjs': path.join(uplotDir, 'dist/uPlot.esm.js'),
-  'uplot.css': path.join(uplotDir, 'dist/uPlot.min.css'),
-};
+const vendor = new Map([
+  ['preact-htm.mjs', path.join(htmDir, 'preact/standalone.mjs')],
+  ['uplot.mjs', path.join(uplotDir, 'dist/uPlot.esm.js')],
+  ['uplot.css', path.join(uplotDir, 'dist/uPlot.min.css')],
+]);
 
 const methods: Method[] = ['fine_tune', 'feature_extraction', 'multi_task', 'domain_adaptation'];
 
@@ -48,7 +48,7 @@ const consolePlugin: RoutePlugin = async (app) => {
   app.get('/', route, (_req, reply) => reply.header('content-security-policy', csp).sendFile('index.html'));
   app.get('/console/defaults.json', route, () => defaults());
   app.get('/console/vendor/:file', { ...route, schema: { hide: true, params: Type.Object({ file: Type.String() }) } }, (req, reply) => {
-    const file = vendor[req.params.file];
+    const file = vendor.get(req.params.file);
     if (!file) return reply.callNotFound();
     return reply.sendFile(path.basename(file), path.dirname(file));
   });

@@ -25,6 +25,13 @@ const keep = 256;
 
 const datasetSummary: RoutePlugin = async (app) => {
   const known = new Map<string, Promise<DatasetSummary>>();
+  // One archive is extracted at a time, so many requests cannot fill the API's disk or cores at once.
+  let previous: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = previous.then(work);
+    previous = run.catch(() => undefined);
+    return run;
+  };
 
   async function summarize(id: string, storageKey: string): Promise<DatasetSummary> {
     const work = await mkdtemp(path.join(tmpdir(), 'graft-summary-'));
@@ -63,7 +70,7 @@ const datasetSummary: RoutePlugin = async (app) => {
       if (!row) throw new GraftError(ErrorCode.notFound, `No dataset with id '${id}'`);
       let summary = known.get(id);
       if (!summary) {
-        summary = summarize(id, row.storageKey);
+        summary = oneAtATime(() => summarize(id, row.storageKey));
         known.set(id, summary);
         if (known.size > keep) known.delete(known.keys().next().value!);
         // A failure (storage down, a bad archive) is not kept: it is reported now and tried again next time.

@@ -112,7 +112,7 @@ export function JobPage({ id }) {
       ${isActive(job) && html`<div class="actions"><button type="button" onClick=${() => cancel(job, request)}>Cancel job</button></div>`}
     </section>
 
-    <${Curves} epochs=${epochs} />
+    ${(epochs.length > 0 || isActive(job)) && html`<${Curves} epochs=${epochs} />`}
     ${metrics.evaluation && html`<${EvaluationView} evaluation=${metrics.evaluation} />`}
 
     ${job.status === 'succeeded' && html`

@@ -52,23 +52,36 @@ function FieldError({ errors, name }) {
 }
 const describedBy = (errors, name, hint) => [hint, errors[name] && `${name}-error`].filter(Boolean).join(' ') || undefined;
 
+// The select's value for "give a URL instead of an upload".
+const byUrl = 'url';
+
+/** An uploaded dataset or a URL; `value` is { choice: id | 'url', url }. */
 function DatasetPicker({ name, label, datasets, value, onChange, errors }) {
   return html`
     <div class="field">
       <label for=${name}>${label}</label>
-      <select id=${name} value=${value} onChange=${(e) => onChange(e.currentTarget.value)} aria-invalid=${errors[name] ? 'true' : undefined} aria-describedby=${describedBy(errors, name)}>
+      <select id=${name} value=${value.choice} onChange=${(e) => onChange({ ...value, choice: e.currentTarget.value })}
+        aria-invalid=${errors[name] && value.choice !== byUrl ? 'true' : undefined} aria-describedby=${value.choice !== byUrl ? describedBy(errors, name) : undefined}>
         <option value="">Choose an uploaded dataset…</option>
         ${datasets.map((d) => html`<option value=${d.id}>${d.filename} (${d.id.slice(0, 8)})</option>`)}
+        <option value=${byUrl}>An archive at a URL…</option>
       </select>
+      ${value.choice === byUrl && html`
+        <label for=${`${name}-url`} class="sub-label">URL of the archive</label>
+        <input id=${`${name}-url`} type="url" inputmode="url" placeholder="https://…, s3://bucket/key or file://…" value=${value.url}
+          onInput=${(e) => onChange({ ...value, url: e.currentTarget.value })}
+          aria-invalid=${errors[name] ? 'true' : undefined} aria-describedby=${describedBy(errors, name)} />`}
       <${FieldError} errors=${errors} name=${name} />
     </div>`;
 }
 
+const refOf = (v) => (v.choice === byUrl ? (v.url.trim() ? { url: v.url.trim() } : null) : v.choice ? { id: v.choice } : null);
+
 export function NewJobView({ preset }) {
   const datasets = knownDatasets();
   const [method, setMethod] = useState('fine_tune');
-  const [dataset, setDataset] = useState(preset ?? datasets[0]?.id ?? '');
-  const [source, setSource] = useState('');
+  const [dataset, setDataset] = useState({ choice: preset ?? datasets[0]?.id ?? '', url: '' });
+  const [source, setSource] = useState({ choice: '', url: '' });
   const [backbones, setBackbones] = useState([]);
   const [backbone, setBackbone] = useState('');
   const [defaults, setDefaults] = useState(null);
@@ -92,14 +105,14 @@ export function NewJobView({ preset }) {
   async function submit(e) {
     e.preventDefault();
     const problems = {};
-    if (!dataset) problems.dataset = 'Choose the dataset to train on (upload one under Datasets).';
-    if (needsSource && !source) problems.source = 'This method needs a labelled source dataset.';
+    if (!refOf(dataset)) problems.dataset = 'Choose the dataset to train on (upload one under Datasets) or give its URL.';
+    if (needsSource && !refOf(source)) problems.source = 'This method needs a labelled source dataset.';
     setErrors(problems);
     if (Object.keys(problems).length) return;
     const hyperparameters = {};
     for (const k of knobs) if (applies(k, method) && edits[k.name] !== undefined) hyperparameters[k.name] = parseKnob(k, edits[k.name]);
-    const spec = { method, dataset: { id: dataset } };
-    if (needsSource) spec.source = { id: source };
+    const spec = { method, dataset: refOf(dataset) };
+    if (needsSource) spec.source = refOf(source);
     if (backbone) spec.backbone = backbone;
     if (Object.keys(hyperparameters).length) spec.hyperparameters = hyperparameters;
     setBusy(true);
@@ -164,7 +177,7 @@ export function NewJobView({ preset }) {
 
       <fieldset>
         <legend>Data</legend>
-        ${datasets.length === 0 && html`<p class="muted">No datasets yet: <a href="#/datasets">upload one</a> first.</p>`}
+        ${datasets.length === 0 && html`<p class="muted">No uploads in this browser yet: <a href="#/datasets">upload one</a>, or give an archive's URL.</p>`}
         <${DatasetPicker} name="dataset" label=${datasetLabel[method]} datasets=${datasets} value=${dataset} onChange=${setDataset} errors=${errors} />
         ${needsSource && html`<${DatasetPicker} name="source" label="Source domain data (labelled)" datasets=${datasets} value=${source} onChange=${setSource} errors=${errors} />`}
       </fieldset>

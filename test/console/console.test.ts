@@ -88,7 +88,15 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   files.set('README.txt', Buffer.from('not an image'));
   const archive = path.join(work, 'shapes.zip');
   await writeFile(archive, await zipEntries(files));
+  // Uploads are throttled (in the browser) so the progress bar is seen moving.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 24 * 1024 });
   await page.setInputFiles('#dataset-file', archive);
+  const bar = page.locator('#upload-progress');
+  await bar.waitFor();
+  await page.waitForFunction(() => Number((document.getElementById('upload-progress') as HTMLProgressElement | null)?.value) > 0.1);
+  assert.match(await page.locator('label[for="upload-progress"]').innerText(), /Uploading shapes\.zip: \d+ %/);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   const summary = page.getByTestId('dataset-summary');
   await summary.waitFor({ timeout: 20_000 });
   assert.match(await summary.innerText(), /16 images in 2 classes, 1 skipped/);
@@ -99,6 +107,10 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   await page.getByRole('link', { name: 'Train on this' }).click();
   await page.getByRole('heading', { name: 'New job' }).waitFor();
   assert.equal(await page.getByLabel('Epochs').inputValue(), '10', 'the default is filled in');
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('main input, main select')].filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
+  );
+  assert.deepEqual(unlabelled, [], 'every control of the form has a label');
   await page.getByLabel('Epochs').fill('0');
   await page.getByRole('button', { name: 'Start training' }).click();
   const epochsError = page.locator('#epochs-error');

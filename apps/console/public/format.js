@@ -27,13 +27,15 @@ export const methodNames = {
   domain_adaptation: 'Domain adaptation (DANN)',
 };
 
-/** A value of unknown shape (fields the API may add) as short text. */
-export function anyValue(v) {
+/** A value of unknown shape (fields the API may add) as short text; `key` hints at a unit (…Ms, …_ms, …Seconds). */
+export function anyValue(v, key = '') {
   if (v === null || v === undefined) return '–';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (typeof v === 'number' && /(Ms|_ms)$/.test(key)) return `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)} s`;
+  if (typeof v === 'number' && /(Seconds|_s)$/.test(key)) return `${v.toFixed(v < 10 ? 2 : 1)} s`;
+  if (typeof v === 'number') return String(Number(v.toPrecision(4)));
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
 
-/** "learningRate" / "prefix_ms" -> "learning rate" / "prefix ms" */
-export const words = (key) => key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+/** "learningRate" / "prefix_ms" -> "learning rate" / "prefix" (the unit goes with the value, see anyValue) */
+export const words = (key) => key.replace(/(Ms|_ms|Seconds|_s)$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').trim().toLowerCase();

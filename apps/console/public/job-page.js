@@ -19,13 +19,20 @@ function KeyValues({ title, entries, testid }) {
   return html`
     <section class="kv" data-testid=${testid}>
       <h2>${title}</h2>
-      <dl>${entries.map(([k, v]) => html`<div><dt>${words(k)}</dt><dd>${anyValue(v)}</dd></div>`)}</dl>
+      <dl>${entries.map(([k, v]) => html`<div><dt>${words(k)}</dt><dd>${anyValue(v, k)}</dd></div>`)}</dl>
     </section>`;
 }
 
 /** A field of unknown shape: an object becomes key/value rows, an array of objects one row per item. */
 function extraEntries(value) {
-  if (Array.isArray(value)) return value.map((item, i) => [item?.stage ?? item?.name ?? String(i + 1), item?.ms ?? item?.seconds ?? item]);
+  if (Array.isArray(value)) {
+    return value.map((item, i) => {
+      const name = String(item?.stage ?? item?.name ?? i + 1);
+      if (typeof item?.ms === 'number') return [`${name}Ms`, item.ms];
+      if (typeof item?.seconds === 'number') return [`${name}Seconds`, item.seconds];
+      return [name, item];
+    });
+  }
   if (value && typeof value === 'object') return Object.entries(value);
   return [['value', value]];
 }

@@ -108,7 +108,7 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   await page.getByRole('heading', { name: 'New job' }).waitFor();
   assert.equal(await page.getByLabel('Epochs').inputValue(), '10', 'the default is filled in');
   const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll('main input, main select')].filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
+    Array.from(document.querySelectorAll('main input, main select')).filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
   );
   assert.deepEqual(unlabelled, [], 'every control of the form has a label');
   await page.getByLabel('Epochs').fill('0');

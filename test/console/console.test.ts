@@ -5,7 +5,7 @@
 // Screenshots at desktop and phone width go to test-output/console/.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -15,6 +15,10 @@ import { startWorkerForApi } from '../support/api-worker.ts';
 import { killWorker } from '../support/service.ts';
 
 const outDir = path.resolve('test-output/console');
+const executablePath = '/usr/bin/chromium';
+await access(executablePath).catch(() => {
+  throw new Error(`${executablePath} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`);
+});
 const api = await startTestApi();
 const worker = startWorkerForApi(api);
 after(() => killWorker(worker));
@@ -24,7 +28,7 @@ const userDataDir = path.join(work, 'profile');
 after(() => rm(work, { recursive: true, force: true }));
 
 const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: '/usr/bin/chromium',
+  executablePath,
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   viewport: { width: 1280, height: 900 },

@@ -92,8 +92,8 @@ export function upload(path, form, onProgress) {
 
 /**
  * Follows a server-sent event stream through request() (EventSource cannot send the key), calling
- * onEvent(name, data) per event until the server ends it or `signal` aborts. Reconnects after a dropped
- * connection while `signal` is not aborted.
+ * onEvent(name, data) per event. Resolves when the server ends the stream or `signal` aborts; retries while
+ * the service cannot be reached; rejects with the ApiError of an HTTP error (404, 401, …).
  */
 export async function followEvents(path, onEvent, signal) {
   while (!signal.aborted) {
@@ -119,7 +119,8 @@ export async function followEvents(path, onEvent, signal) {
         }
       }
     } catch (err) {
-      if (signal.aborted || (err instanceof ApiError && err.status >= 400)) return;
+      if (signal.aborted) return;
+      if (err instanceof ApiError && err.status > 0) throw err;
       await new Promise((r) => setTimeout(r, 2000));
     }
   }

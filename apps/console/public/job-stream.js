@@ -16,10 +16,17 @@ export function useLiveJob(initial, onEpoch, follow = true) {
   useEffect(() => {
     if (!id || !active) return;
     const stop = new AbortController();
-    followEvents(`/jobs/${id}/events`, (event, data) => {
-      if (event === 'job') setJob(data);
-      else if (event === 'epoch') onEpoch?.(data);
-    }, stop.signal);
+    let last = initial;
+    (async () => {
+      // A stream that ends while the job is still active was cut (an API restart, a proxy): follow it again.
+      while (!stop.signal.aborted && isActive(last)) {
+        await followEvents(`/jobs/${id}/events`, (event, data) => {
+          if (event === 'job') setJob((last = data));
+          else if (event === 'epoch') onEpoch?.(data);
+        }, stop.signal);
+        if (isActive(last)) await new Promise((r) => setTimeout(r, 2000));
+      }
+    })().catch(() => undefined); // an HTTP error (the job is gone, the key was revoked) ends following; 401 asks for a key
     return () => stop.abort();
   }, [id, active]);
   return job;

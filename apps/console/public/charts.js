@@ -5,8 +5,8 @@ import uPlot from './vendor/uplot.mjs';
 // Colour-blind-safe (Okabe–Ito) and dark enough on white; validation curves are also dashed.
 const palette = ['#0063b1', '#b34700', '#007a5e', '#8c2d8c', '#6b6b00'];
 
-/** series: [{ label, values: (number|null)[] }] over epochs 1..n. */
-export function EpochChart({ title, epochs, series }) {
+/** series: [{ label, values: (number|null)[] }] over epochs 1..n; yRange: [min, max] fixes the y axis (accuracy: a little over 0..1, so points at 1 are not clipped). */
+export function EpochChart({ title, epochs, series, yRange }) {
   const box = useRef(null);
   const plot = useRef(null);
   const shown = series.filter((s) => s.values.some((v) => v !== null && v !== undefined));
@@ -17,7 +17,7 @@ export function EpochChart({ title, epochs, series }) {
     const opts = {
       width: el.clientWidth || 300,
       height: 220,
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, ...(yRange ? { y: { range: yRange } } : {}) },
       // a live legend shows dashes until hovered; the caption gives the last epoch's values instead
       legend: { live: false },
       axes: [{ label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100] }, {}],

@@ -55,7 +55,7 @@ function Curves({ epochs }) {
               { label: 'val loss', values: epochs.map((e) => e.valLoss) },
               ...pick((k) => /loss$/i.test(k)),
             ]} />
-            <${EpochChart} title="Accuracy" epochs=${x} series=${[
+            <${EpochChart} title="Accuracy" epochs=${x} yRange=${[0, 1.04]} series=${[
               { label: 'accuracy', values: epochs.map((e) => e.accuracy) },
               { label: 'val accuracy', values: epochs.map((e) => e.valAccuracy) },
               ...pick((k) => /accuracy$/i.test(k)),

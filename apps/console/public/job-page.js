@@ -116,7 +116,7 @@ export function JobPage({ id }) {
         ${job.classes ? ` · ${job.classes.length} classes: ${job.classes.join(', ')}` : ''}
       </p>
       ${job.error && html`<p class="error" role="alert"><strong>${job.error.code}</strong>: ${job.error.message}</p>`}
-      ${isActive(job) && html`<div class="actions"><button type="button" onClick=${() => cancel(job, request)}>Cancel job</button></div>`}
+      ${isActive(job) && html`<div class="actions"><button type="button" onClick=${() => cancel(job)}>Cancel job</button></div>`}
     </section>
 
     ${(epochs.length > 0 || isActive(job)) && html`<${Curves} epochs=${epochs} />`}

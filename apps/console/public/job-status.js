@@ -1,5 +1,6 @@
 // A job's status badge and progress bar, the same in the list and on the job page.
 import { html } from './lib.js';
+import { request } from './api.js';
 import { percent } from './format.js';
 
 export const StatusBadge = ({ status }) => html`<span class=${`badge ${status}`}>${status}</span>`;
@@ -13,7 +14,8 @@ export function Progress({ job }) {
     </div>`;
 }
 
-export async function cancel(job, request, done) {
+/** Asks, then DELETE /jobs/:id (a queued job ends at once, a running one at its next batch); done() after. */
+export async function cancel(job, done) {
   if (!confirm(`Cancel job ${job.id.slice(0, 8)}?`)) return;
   try {
     await request(`/jobs/${job.id}`, { method: 'DELETE' });

@@ -30,7 +30,7 @@ function JobRow({ initial, follow, onChanged }) {
       <${StatusBadge} status=${job.status} />
       <${Progress} job=${job} />
       <div class="row-actions">
-        ${isActive(job) && html`<button type="button" onClick=${() => cancel(job, request, onChanged)} aria-label=${`Cancel job ${job.id.slice(0, 8)}`}>Cancel</button>`}
+        ${isActive(job) && html`<button type="button" onClick=${() => cancel(job, onChanged)} aria-label=${`Cancel job ${job.id.slice(0, 8)}`}>Cancel</button>`}
       </div>
     </li>`;
 }

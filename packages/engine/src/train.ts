@@ -24,7 +24,7 @@ import { evaluate } from './metrics/classification.ts';
 import { buildServedModel } from './checkpoint/served-model.ts';
 import { saveCheckpoint } from './checkpoint/checkpoint-files.ts';
 import { graftVersion, type ModelMetadata } from './checkpoint/metadata.ts';
-import type { Preprocessing } from './preprocess/index.ts';
+import { decoderPreprocessing, type Preprocessing } from './preprocess/index.ts';
 
 export interface EngineLogger {
   info(o: object | string, msg?: string): void;
@@ -160,7 +160,7 @@ async function trainOnBackbone(
   const parts = splitLabelled(labelled, labels, input.validation, hp, rand, dann ? 'source dataset' : 'dataset');
 
   const { prefix, suffix } = backbone.split(hp.trainableBlocks);
-  const preprocessing: Preprocessing = { imageSize: backbone.imageSize, pixelRange: backbone.info.pixelRange, resize: 'cover' };
+  const preprocessing: Preprocessing = decoderPreprocessing(backbone.info, backbone.imageSize);
   await report(PROGRESS.backbone, 'features');
 
   // every image the run needs, through the frozen prefix once; progress shared out by image count

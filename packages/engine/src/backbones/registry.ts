@@ -2,6 +2,7 @@
 // Pixel ranges checked against nsfwjs' own preprocessing (dist/esm/core.js divides by 255 for every
 // model) and, for mobilenet_v2_mid, against its graph, whose hub_input node maps 0..1 to −1..1 itself.
 import * as tf from '@tensorflow/tfjs';
+import type { PixelPreprocessing } from '@graft/spec';
 import { graphToLayers } from './graph-to-layers.ts';
 import { unwrapTopology, type KerasModelTopology } from './keras-topology.ts';
 import { readNsfwjsModel, type NsfwjsModelName } from './nsfwjs-loader.ts';
@@ -11,7 +12,10 @@ export interface BackboneInfo {
   name: string;
   nativeImageSize: number;
   imageSizes: { min: number; max: number; multipleOf: number };
+  /** the input value range (all of the preprocessing when `preprocessing` is absent) */
   pixelRange: [number, number];
+  /** mean/std/channel order beyond a linear pixel range (e.g. "caffe" for Keras ResNet50/VGG16) */
+  preprocessing?: PixelPreprocessing;
   blocks: number;
   featureDim: number;
   source: string;

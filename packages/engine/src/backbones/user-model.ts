@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type BackboneRef } from '@graft/spec';
+import { decoderPreprocessing } from '../preprocess/normalization.ts';
 import { genericBlockEnds } from './blocks.ts';
 import { makeBackbone, type Backbone } from './load-backbone.ts';
 import type { BackboneInfo } from './registry.ts';
@@ -83,13 +84,18 @@ export async function loadUserModel(ref: UserRef, opts: { imageSize?: number; al
     }
     const model = featuresModel(loaded);
     const ends = genericBlockEnds(model);
+    if (ref.pixelRange && ref.preprocessing) {
+      throw new GraftError(ErrorCode.validation, `backbone ${ref.url}: give either pixelRange or preprocessing, not both`);
+    }
     const [lo, hi] = (ref.pixelRange ?? '0,1').split(',').map(Number);
+    const normalized = ref.preprocessing === undefined ? null : decoderPreprocessing({ pixelRange: [lo, hi], preprocessing: ref.preprocessing }, imageSize);
     const info: BackboneInfo = {
       id: ref.url,
       name: `user model ${ref.url}`,
       nativeImageSize: fixed ?? ref.imageSize ?? imageSize,
       imageSizes: fixed != null ? { min: fixed, max: fixed, multipleOf: 1 } : { min: 16, max: 1024, multipleOf: 1 },
-      pixelRange: [lo, hi],
+      pixelRange: normalized ? normalized.pixelRange : [lo, hi],
+      ...(normalized ? { preprocessing: ref.preprocessing } : {}),
       blocks: ends.length,
       featureDim: model.outputs[0].shape[1] as number,
       source: ref.url,

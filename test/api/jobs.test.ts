@@ -88,6 +88,11 @@ test('semantic checks: unknown backbone, image size, source per method, unknown 
   const backbone = await submit({ ...minimal, backbone: 'resnet50' });
   assertRefused(backbone, 400, 'unknown_backbone', 'backbone');
   assert.match(backbone.body.error.message, /mobilenet_v2/);
+  // registered but its weights are the operator's to configure: the refusal says what to set
+  if (!process.env.GRAFT_RESNET50_URL) assert.match(backbone.body.error.message, /weights not configured: set GRAFT_RESNET50_URL/);
+  const unknown = await submit({ ...minimal, backbone: 'resnet152' });
+  assertRefused(unknown, 400, 'unknown_backbone', 'backbone');
+  assert.match(unknown.body.error.message, /mobilenet_v2/);
 
   assertRefused(await submit({ ...minimal, hyperparameters: { imageSize: 100 } }), 400, 'validation_error', 'hyperparameters.imageSize');
   assertRefused(await submit({ method: 'multi_task', dataset: { url: 'https://x/t.zip' } }), 400, 'validation_error', 'source');

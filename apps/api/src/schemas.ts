@@ -54,6 +54,8 @@ export const BackboneView = Type.Object(
     blocks: Type.Integer({ description: 'Blocks that hyperparameters.trainableBlocks counts from the end.' }),
     featureDim: Type.Integer(),
     source: Type.String({ description: 'Where the pretrained weights come from.' }),
+    available: Type.Boolean({ description: 'Whether a job can use it on this deployment.' }),
+    unavailableReason: Type.Optional(Type.String({ description: 'Why not, and what the operator must configure.' })),
   },
   { $id: 'BackboneView' },
 );

@@ -3,7 +3,7 @@
 // metrics and checkpoints from the METHODS side.
 export { initBackend, type BackendName } from './runtime/backend.ts';
 export { startTsWorker } from './runtime/ts-worker.ts';
-export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type SplitModel } from './backbones/index.ts';
+export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type BackboneFetch, type ListedBackbone, type SplitModel } from './backbones/index.ts';
 export { decodeImage, defaultMaxPixels, decoderPreprocessing, resolvePreprocessing, type Preprocessing, type PixelNormalization } from './preprocess/index.ts';
 export {
   computePrefixActivations,

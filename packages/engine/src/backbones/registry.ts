@@ -4,6 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PixelPreprocessing } from '@graft/spec';
 import { graphToLayers } from './graph-to-layers.ts';
+import { resnet50, vgg16, type KerasApplication } from './keras-applications.ts';
+import type { ModelFileOptions } from './model-files.ts';
+import { loadWeightsByName } from './operator-weights.ts';
 import { unwrapTopology, type KerasModelTopology } from './keras-topology.ts';
 import { readNsfwjsModel, type NsfwjsModelName } from './nsfwjs-loader.ts';
 
@@ -27,9 +30,40 @@ export interface PretrainedSource {
   weights: tf.NamedTensorMap;
 }
 
+/** As GET /backbones lists it: whether the backbone can be used here, and if not what the operator must do. */
+export type ListedBackbone = BackboneInfo & { available: boolean; unavailableReason?: string };
+
 interface RegistryEntry {
   info: BackboneInfo;
-  read(): PretrainedSource;
+  /** a packaged topology (adapted to the image size by the loader) and its weights */
+  read?(): PretrainedSource;
+  /** or an architecture built at the image size with its weights loaded, and its block ends */
+  build?(imageSize: number, opts: ModelFileOptions): Promise<KerasApplication>;
+  /** why it cannot be loaded now (undefined: it can) */
+  unavailable?(): string | undefined;
+}
+
+/**
+ * A keras.applications architecture whose weights the operator configures in `envVar` (a model.json URL).
+ * Built with zero initialisers (the loaded weights overwrite them), weights matched by Keras' layer names.
+ */
+function operatorConfigured(envVar: string, architecture: (size: number, init: 'zeros') => KerasApplication): Pick<RegistryEntry, 'build' | 'unavailable'> {
+  return {
+    unavailable: () => (process.env[envVar] ? undefined : `weights not configured: set ${envVar} to the file:// or http(s):// URL of a TF.js layers model.json converted from Keras`),
+    async build(imageSize, opts) {
+      const url = process.env[envVar];
+      if (!url) throw new Error(`weights not configured: set ${envVar}`);
+      const built = architecture(imageSize, 'zeros');
+      try {
+        // the operator's own location: the allowed-folder rule for users' file:// URLs does not apply
+        await loadWeightsByName(built.model, url, { fetch: opts.fetch });
+        return built;
+      } catch (err) {
+        built.model.dispose();
+        throw err;
+      }
+    },
+  };
 }
 
 function fromNsfwjs(name: NsfwjsModelName): () => PretrainedSource {
@@ -88,12 +122,44 @@ const entries: RegistryEntry[] = [
     },
     read: fromNsfwjs('inception_v3'),
   },
+  {
+    info: {
+      id: 'resnet50',
+      name: 'ResNet-50 (keras.applications), weights configured by the operator (GRAFT_RESNET50_URL)',
+      nativeImageSize: 224,
+      // five stride-2 steps: multiples of 32 keep every feature map whole
+      imageSizes: { min: 32, max: 512, multipleOf: 32 },
+      pixelRange: [-123.68, 151.061],
+      preprocessing: 'caffe',
+      blocks: 17, // the stem (conv1 + pool1), then 16 bottlenecks conv2_block1 … conv5_block3
+      featureDim: 2048,
+      source: 'env GRAFT_RESNET50_URL',
+    },
+    ...operatorConfigured('GRAFT_RESNET50_URL', resnet50),
+  },
+  {
+    info: {
+      id: 'vgg16',
+      name: 'VGG-16 (keras.applications), weights configured by the operator (GRAFT_VGG16_URL)',
+      nativeImageSize: 224,
+      imageSizes: { min: 32, max: 512, multipleOf: 32 },
+      pixelRange: [-123.68, 151.061],
+      preprocessing: 'caffe',
+      blocks: 5, // block1 … block5, each ending in its max pool
+      featureDim: 512,
+      source: 'env GRAFT_VGG16_URL',
+    },
+    ...operatorConfigured('GRAFT_VGG16_URL', vgg16),
+  },
 ];
 
 export const defaultBackboneId = 'mobilenet_v2';
 
-export function listBackbones(): BackboneInfo[] {
-  return entries.map((e) => structuredClone(e.info));
+export function listBackbones(): ListedBackbone[] {
+  return entries.map((e) => {
+    const reason = e.unavailable?.();
+    return { ...structuredClone(e.info), available: !reason, ...(reason ? { unavailableReason: reason } : {}) };
+  });
 }
 
 export function findBackbone(id: string): RegistryEntry | undefined {

@@ -5,7 +5,16 @@
 // never built. Any square size that is a multiple of 32 works: the same weights at every size.
 import * as tf from '@tensorflow/tfjs';
 
-export type Init = 'random' | 'zeros';
+/**
+ * Keras' random initialisers ('random'), zeros (weights loaded next), or a seed: the same weights every run,
+ * with small random biases too, so that no pre-activation sits exactly at ReLU's kink (zero biases on
+ * ReLU-dead inputs give sums that are 0 up to rounding, whose sign differs between runtimes).
+ */
+export type Init = 'random' | 'zeros' | number;
+
+type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
+/** The initialisers of one conv, in build order (a seeded run gives each conv its own seeds). */
+type Kernels = () => Pick<ConvArgs, 'kernelInitializer' | 'biasInitializer'>;
 
 export interface KerasApplication {
   model: tf.LayersModel;
@@ -15,10 +24,17 @@ export interface KerasApplication {
 
 type T = tf.SymbolicTensor;
 
-/** Keras' defaults (glorot_uniform kernels, zero biases), or zeros when loaded weights overwrite them at once. */
-function conv(x: T, filters: number, kernel: number, name: string, init: Init, o: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' } = {}): T {
+function kernels(init: Init): Kernels {
+  if (init === 'zeros') return () => ({ kernelInitializer: 'zeros' });
+  if (init === 'random') return () => ({ kernelInitializer: 'glorotUniform' });
+  let next = init;
+  return () => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: next++ }), biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: next++ }) });
+}
+
+/** Keras' defaults (glorot_uniform kernels, zero biases). */
+function conv(x: T, filters: number, kernel: number, name: string, init: Kernels, o: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' } = {}): T {
   return tf.layers
-    .conv2d({ filters, kernelSize: kernel, strides: o.strides ?? 1, padding: o.padding ?? 'valid', activation: o.activation, name, kernelInitializer: init === 'zeros' ? 'zeros' : 'glorotUniform' })
+    .conv2d({ filters, kernelSize: kernel, strides: o.strides ?? 1, padding: o.padding ?? 'valid', activation: o.activation, name, ...init() })
     .apply(x) as T;
 }
 
@@ -26,7 +42,7 @@ const bn = (x: T, name: string) => tf.layers.batchNormalization({ axis: 3, epsil
 const relu = (x: T, name: string) => tf.layers.activation({ activation: 'relu', name }).apply(x) as T;
 
 /** resnet.py block1: the bottleneck 1×1 → 3×3 → 1×1 (×4 filters) plus the shortcut, conv'd when it changes shape. */
-function bottleneck(x: T, filters: number, stride: number, convShortcut: boolean, name: string, init: Init): T {
+function bottleneck(x: T, filters: number, stride: number, convShortcut: boolean, name: string, init: Kernels): T {
   const shortcut = convShortcut ? bn(conv(x, 4 * filters, 1, `${name}_0_conv`, init, { strides: stride }), `${name}_0_bn`) : x;
   let y = relu(bn(conv(x, filters, 1, `${name}_1_conv`, init, { strides: stride }), `${name}_1_bn`), `${name}_1_relu`);
   y = relu(bn(conv(y, filters, 3, `${name}_2_conv`, init, { padding: 'same' }), `${name}_2_bn`), `${name}_2_relu`);
@@ -35,7 +51,8 @@ function bottleneck(x: T, filters: number, stride: number, convShortcut: boolean
 }
 
 /** keras.applications.ResNet50(include_top=False, pooling="avg"): [n, s, s, 3] caffe pixels -> [n, 2048]. */
-export function resnet50(imageSize: number, init: Init = 'random'): KerasApplication {
+export function resnet50(imageSize: number, seed: Init = 'random'): KerasApplication {
+  const init = kernels(seed);
   const input = tf.input({ shape: [imageSize, imageSize, 3], name: 'input_1' });
   let x = tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }).apply(input) as T;
   x = relu(bn(conv(x, 64, 7, 'conv1_conv', init, { strides: 2 }), 'conv1_bn'), 'conv1_relu');
@@ -56,7 +73,8 @@ export function resnet50(imageSize: number, init: Init = 'random'): KerasApplica
 }
 
 /** keras.applications.VGG16(include_top=False, pooling="avg"): [n, s, s, 3] caffe pixels -> [n, 512]. */
-export function vgg16(imageSize: number, init: Init = 'random'): KerasApplication {
+export function vgg16(imageSize: number, seed: Init = 'random'): KerasApplication {
+  const init = kernels(seed);
   const input = tf.input({ shape: [imageSize, imageSize, 3], name: 'input_1' });
   let x = input;
   const ends: string[] = [];

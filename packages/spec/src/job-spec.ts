@@ -54,7 +54,12 @@ export const BackboneRef = Type.Union(
     Type.String({ minLength: 1, maxLength: 64, description: 'A registered backbone id (GET /backbones).' }),
     Type.Object(
       {
-        url: Type.String({ minLength: 1, maxLength: 2048, description: 'URL or file:// path of a TF.js layers model.json' }),
+        url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s):// URL or file:// path of a TF.js layers model.json, or of an .onnx file' }),
+        format: Type.Optional(
+          Type.Union([Type.Literal('tfjs'), Type.Literal('onnx')], {
+            description: 'tfjs (default; onnx when the URL ends in .onnx): a TF.js layers model. onnx: an ONNX image model (e.g. a torchvision export), imported into TF.js layers.',
+          }),
+        ),
         imageSize: Type.Optional(Type.Integer({ minimum: 16, maximum: 1024, description: 'Native input size of the model.' })),
         pixelRange: Type.Optional(
           Type.Union([Type.Literal('0,1'), Type.Literal('-1,1'), Type.Literal('0,255')], { description: 'Value range the model expects (a linear map of 0…255; use preprocessing for mean/std or BGR models).' }),

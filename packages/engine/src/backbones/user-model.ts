@@ -1,10 +1,12 @@
-// A user's own TF.js layers model (model.json by http(s):// URL or file:// path) used as a backbone:
-// its last pooled or flattened layer gives the features, block ends are found generically.
+// A user's own model used as a backbone: a TF.js layers model.json or an ONNX file (imported into TF.js
+// layers), by http(s):// URL or file:// path. Its last pooled or flattened layer gives the features, block
+// ends are found generically.
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type BackboneRef } from '@graft/spec';
 import { decoderPreprocessing } from '../preprocess/normalization.ts';
 import { genericBlockEnds } from './blocks.ts';
-import { readLayersModel, type ModelFileOptions } from './model-files.ts';
+import { onnxToLayers } from '@graft/onnx';
+import { readLayersModel, readModelFile, type ModelFileOptions } from './model-files.ts';
 import { makeBackbone, type Backbone } from './load-backbone.ts';
 import type { BackboneInfo } from './registry.ts';
 
@@ -22,12 +24,13 @@ function featuresModel(model: tf.LayersModel): tf.LayersModel {
 }
 
 export async function loadUserModel(ref: UserRef, opts: ModelFileOptions & { imageSize?: number }): Promise<Backbone> {
+  const onnx = ref.format === 'onnx' || (ref.format === undefined && /\.onnx$/i.test(new URL(ref.url, 'file:///').pathname));
   let loaded: tf.LayersModel;
   try {
-    loaded = await tf.loadLayersModel(tf.io.fromMemory(await readLayersModel(ref.url, opts)));
+    loaded = onnx ? onnxToLayers(await readModelFile(ref.url, opts)).model : await tf.loadLayersModel(tf.io.fromMemory(await readLayersModel(ref.url, opts)));
   } catch (err) {
     if (err instanceof GraftError) throw err;
-    throw new GraftError(ErrorCode.backboneLoadFailed, `could not load a TF.js layers model from ${ref.url}: ${(err as Error).message}`);
+    throw new GraftError(ErrorCode.backboneLoadFailed, `could not load ${onnx ? 'an ONNX' : 'a TF.js layers'} model from ${ref.url}: ${(err as Error).message}`);
   }
   try {
     const [, h, w, c] = loaded.inputs[0].shape;

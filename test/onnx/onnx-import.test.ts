@@ -5,7 +5,7 @@
 // imported model trains through train() and serves.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -120,6 +120,27 @@ test('a torchvision-style NCHW ONNX model imports and computes what ONNX Runtime
   } finally {
     await runner.dispose();
     tf.dispose([nhwc, nchw]);
+    model.dispose();
+  }
+});
+
+test('a real torch.onnx.export of torchvision blocks (ResNet stem + BasicBlocks, InvertedResidual, grouped conv) imports with torch\'s outputs', async () => {
+  const fixtures = new URL('./fixtures/', import.meta.url);
+  const expected = JSON.parse(await readFile(new URL('torch-blocks.json', fixtures), 'utf8')) as { size: number; logits: number[][] };
+  const { model, inputSize } = onnxToLayers(await readFile(new URL('torch-blocks.onnx', fixtures)));
+  const s = expected.size;
+  assert.deepEqual(inputSize, [s, s]);
+  // the fixture script's input, x[n, c, h, w] = sin(0.1 · (n·7919 + c·4096 + h·64 + w)), laid out NHWC
+  const x = new Float32Array(2 * s * s * 3);
+  for (let n = 0; n < 2; n++) for (let h = 0; h < s; h++) for (let w = 0; w < s; w++) for (let c = 0; c < 3; c++) x[((n * s + h) * s + w) * 3 + c] = Math.sin(0.1 * (n * 7919 + c * 4096 + h * 64 + w));
+  const input = tf.tensor4d(x, [2, s, s, 3]);
+  try {
+    const actual = (model.predict(input) as tf.Tensor).dataSync();
+    const { diff, scale } = maxDiff(actual, expected.logits.flat());
+    console.log(`# torch export: ${model.layers.length} layers, logits up to ${scale.toFixed(3)}, max abs diff ${diff.toExponential(2)}`);
+    assert.ok(diff <= 1e-4, `max abs diff ${diff}`);
+  } finally {
+    input.dispose();
     model.dispose();
   }
 });

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, type Evaluation, type Hyperparameters, type Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
-import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
+import { listBackbones, loadBackbone, type Backbone, type BackboneFetch } from './backbones/index.ts';
 import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
@@ -48,6 +48,8 @@ export interface TrainInput {
   logger?: EngineLogger;
   /** where a file:// backbone URL may point (the service passes DATASETS_DIR); unset = anywhere (library use) */
   allowedFileRoot?: string;
+  /** downloads an http(s):// backbone (model.json + shards, .onnx); the service passes its SSRF-safe fetcher; default global fetch */
+  fetch?: BackboneFetch;
 }
 
 export interface TrainedModel {
@@ -130,7 +132,7 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
   const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered, method) : undefined);
   await report(0, 'loading backbone');
-  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot });
+  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot, fetch: input.fetch });
   try {
     const hp = resolveHyperparameters(method, input.hyperparameters, backbone.imageSize);
     log.info({ method, backbone: backbone.info.id, backend, hyperparameters: hp }, 'training starts');

@@ -21,6 +21,7 @@ import { train } from '../../packages/engine/src/train.ts';
 import { startTestApi } from '../support/api.ts';
 import { seedServedJob } from '../support/served-job.ts';
 import { DatasetFactory, twoClasses } from '../engine-methods/fixtures.ts';
+import { maxAbsDiff } from '../support/numbers.ts';
 import type { ImageDataset } from '@graft/datasets';
 
 const SIZE = 64;
@@ -34,16 +35,6 @@ const references = new Map<Id, tf.LayersModel>();
 
 /** Caffe-range random images (BGR minus the ImageNet mean lies in about −124…151). */
 const caffeImages = (n: number) => tf.randomUniform([n, SIZE, SIZE, 3], -120, 150, 'float32', 7) as tf.Tensor4D;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return { diff, scale };
-}
 
 before(async () => {
   await initBackend();

@@ -19,6 +19,7 @@ import { initBackend } from '../../packages/engine/src/runtime/backend.ts';
 import { train } from '../../packages/engine/src/train.ts';
 import { mulberry32 } from '../support/images.ts';
 import { DatasetFactory, twoClasses } from '../engine-methods/fixtures.ts';
+import { maxAbsDiff } from '../support/numbers.ts';
 
 const SIZE = 64;
 let dir: string;
@@ -29,22 +30,12 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return { diff, scale };
-}
-
 async function roundTrip(name: string, model: tf.LayersModel, x: tf.Tensor4D) {
   const imported = onnxToLayers(exportToOnnx(model)).model;
   try {
     const a = (imported.predict(x) as tf.Tensor).dataSync();
     const b = (model.predict(x) as tf.Tensor).dataSync();
-    const { diff, scale } = maxDiff(a, b);
+    const { diff, scale } = maxAbsDiff(a, b);
     console.log(`# ${name}: ${imported.layers.length} layers imported, outputs up to ${scale.toFixed(3)}, max abs diff ${diff.toExponential(2)}`);
     assert.ok(scale > 0 && diff <= 1e-4 * Math.max(1, scale), `${name}: max abs diff ${diff} (scale ${scale})`);
   } finally {
@@ -114,7 +105,7 @@ test('a torchvision-style NCHW ONNX model imports and computes what ONNX Runtime
   try {
     const expected = await runner.run(nchw.dataSync() as Float32Array, 3);
     const actual = (model.predict(nhwc) as tf.Tensor).dataSync();
-    const { diff, scale } = maxDiff(actual, expected);
+    const { diff, scale } = maxAbsDiff(actual, expected);
     console.log(`# torch-style model: outputs up to ${scale.toFixed(3)}, max abs diff ${diff.toExponential(2)}`);
     assert.ok(scale > 0.1 && diff <= 1e-4, `max abs diff ${diff} (scale ${scale})`);
   } finally {
@@ -136,7 +127,7 @@ test('a real torch.onnx.export of torchvision blocks (ResNet stem + BasicBlocks,
   const input = tf.tensor4d(x, [2, s, s, 3]);
   try {
     const actual = (model.predict(input) as tf.Tensor).dataSync();
-    const { diff, scale } = maxDiff(actual, expected.logits.flat());
+    const { diff, scale } = maxAbsDiff(actual, expected.logits.flat());
     console.log(`# torch export: ${model.layers.length} layers, logits up to ${scale.toFixed(3)}, max abs diff ${diff.toExponential(2)}`);
     assert.ok(diff <= 1e-4, `max abs diff ${diff}`);
   } finally {

@@ -46,9 +46,26 @@ interface RegistryEntry {
 /**
  * A keras.applications architecture whose weights the operator configures in `envVar` (a model.json URL).
  * Built with zero initialisers (the loaded weights overwrite them), weights matched by Keras' layer names.
+ * Keras' ResNet and VGG take caffe pixels; five stride-2 steps make multiples of 32 keep every map whole.
  */
-function operatorConfigured(envVar: string, architecture: (size: number, init: 'zeros') => KerasApplication): Pick<RegistryEntry, 'build' | 'unavailable'> {
+function kerasApplication(
+  id: string,
+  title: string,
+  envVar: string,
+  architecture: (size: number, init: 'zeros') => KerasApplication,
+  shape: Pick<BackboneInfo, 'blocks' | 'featureDim'>,
+): RegistryEntry {
   return {
+    info: {
+      id,
+      name: `${title} (keras.applications), weights configured by the operator (${envVar})`,
+      nativeImageSize: 224,
+      imageSizes: { min: 32, max: 512, multipleOf: 32 },
+      pixelRange: [-123.68, 151.061],
+      preprocessing: 'caffe',
+      ...shape,
+      source: `env ${envVar}`,
+    },
     unavailable: () => (process.env[envVar] ? undefined : `weights not configured: set ${envVar} to the file:// or http(s):// URL of a TF.js layers model.json converted from Keras`),
     async build(imageSize, opts) {
       const url = process.env[envVar];
@@ -122,35 +139,14 @@ const entries: RegistryEntry[] = [
     },
     read: fromNsfwjs('inception_v3'),
   },
-  {
-    info: {
-      id: 'resnet50',
-      name: 'ResNet-50 (keras.applications), weights configured by the operator (GRAFT_RESNET50_URL)',
-      nativeImageSize: 224,
-      // five stride-2 steps: multiples of 32 keep every feature map whole
-      imageSizes: { min: 32, max: 512, multipleOf: 32 },
-      pixelRange: [-123.68, 151.061],
-      preprocessing: 'caffe',
-      blocks: 17, // the stem (conv1 + pool1), then 16 bottlenecks conv2_block1 … conv5_block3
-      featureDim: 2048,
-      source: 'env GRAFT_RESNET50_URL',
-    },
-    ...operatorConfigured('GRAFT_RESNET50_URL', resnet50),
-  },
-  {
-    info: {
-      id: 'vgg16',
-      name: 'VGG-16 (keras.applications), weights configured by the operator (GRAFT_VGG16_URL)',
-      nativeImageSize: 224,
-      imageSizes: { min: 32, max: 512, multipleOf: 32 },
-      pixelRange: [-123.68, 151.061],
-      preprocessing: 'caffe',
-      blocks: 5, // block1 … block5, each ending in its max pool
-      featureDim: 512,
-      source: 'env GRAFT_VGG16_URL',
-    },
-    ...operatorConfigured('GRAFT_VGG16_URL', vgg16),
-  },
+  kerasApplication('resnet50', 'ResNet-50', 'GRAFT_RESNET50_URL', resnet50, {
+    blocks: 17, // the stem (conv1 + pool1), then 16 bottlenecks conv2_block1 … conv5_block3
+    featureDim: 2048,
+  }),
+  kerasApplication('vgg16', 'VGG-16', 'GRAFT_VGG16_URL', vgg16, {
+    blocks: 5, // block1 … block5, each ending in its max pool
+    featureDim: 512,
+  }),
 ];
 
 export const defaultBackboneId = 'mobilenet_v2';

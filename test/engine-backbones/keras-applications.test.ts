@@ -155,3 +155,17 @@ for (const [id, method] of [['resnet50', 'fine_tune'], ['vgg16', 'fine_tune'], [
     }
   });
 }
+
+test('resnet50 multi_task and vgg16 domain_adaptation train at 64 px on their caffe pixels', async () => {
+  const source = await data.make({ patterns: twoClasses, perClass: 4, size: 48, seed: 10 });
+  for (const [id, method] of [['resnet50', 'multi_task'], ['vgg16', 'domain_adaptation']] as const) {
+    const m = await train({ method, backbone: id, target, source, hyperparameters: { imageSize: SIZE, epochs: 1, batchSize: 4, seed: 2 } });
+    try {
+      assert.equal(m.metadata.backbone.id, id);
+      assert.equal(m.metadata.preprocessing.normalization?.channelOrder, 'bgr');
+      assert.ok(m.epochs.length === 1 && Number.isFinite(m.epochs[0].loss), `${id} ${method}: ${JSON.stringify(m.epochs)}`);
+    } finally {
+      m.dispose();
+    }
+  }
+});

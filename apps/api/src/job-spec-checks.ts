@@ -36,6 +36,9 @@ export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; b
   if (!needsSource && spec.source) {
     throw invalid('source', `source is only used by ${methodsNeedingSource.join(' and ')}; remove it for method ${spec.method}`);
   }
+  if (typeof spec.backbone === 'object' && spec.backbone.pixelRange && spec.backbone.preprocessing) {
+    throw invalid('backbone.preprocessing', 'give backbone.pixelRange or backbone.preprocessing, not both (preprocessing also says the range)');
+  }
   if (typeof spec.backbone !== 'object') {
     const id = spec.backbone ?? ctx.backbones[0]?.id; // the registry lists its default first
     const backbone = ctx.backbones.find((b) => b.id === id);

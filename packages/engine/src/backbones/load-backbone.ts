@@ -79,7 +79,7 @@ export function makeBackbone(info: BackboneInfo, imageSize: number, model: tf.La
   };
 }
 
-async function loadRegistered(id: string, imageSize: number | undefined, opts: ModelFileOptions): Promise<Backbone> {
+async function loadRegistered(id: string, imageSize: number | undefined): Promise<Backbone> {
   const entry = findBackbone(id);
   if (!entry) {
     throw new GraftError(ErrorCode.unknownBackbone, `unknown backbone "${id}"; registered: ${listBackbones().map((b) => b.id).join(', ')}, or { url } of a TF.js layers model`);
@@ -93,7 +93,7 @@ async function loadRegistered(id: string, imageSize: number | undefined, opts: M
     let model: tf.LayersModel;
     let ends: string[];
     if (entry.build) {
-      ({ model, ends } = await entry.build(size, opts));
+      ({ model, ends } = await entry.build(size));
     } else {
       const source = entry.read!();
       weights = source.weights;
@@ -114,5 +114,5 @@ async function loadRegistered(id: string, imageSize: number | undefined, opts: M
 export async function loadBackbone(ref: BackboneRef | undefined, opts: ModelFileOptions & { imageSize?: number } = {}): Promise<Backbone> {
   await initBackend();
   if (typeof ref === 'object' && ref !== null) return loadUserModel(ref, opts);
-  return loadRegistered(ref ?? defaultBackboneId, opts.imageSize, opts);
+  return loadRegistered(ref ?? defaultBackboneId, opts.imageSize);
 }

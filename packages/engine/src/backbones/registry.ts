@@ -5,7 +5,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { PixelPreprocessing } from '@graft/spec';
 import { graphToLayers } from './graph-to-layers.ts';
 import { resnet50, vgg16, type KerasApplication } from './keras-applications.ts';
-import type { ModelFileOptions } from './model-files.ts';
 import { loadWeightsByName } from './operator-weights.ts';
 import { unwrapTopology, type KerasModelTopology } from './keras-topology.ts';
 import { readNsfwjsModel, type NsfwjsModelName } from './nsfwjs-loader.ts';
@@ -38,7 +37,7 @@ interface RegistryEntry {
   /** a packaged topology (adapted to the image size by the loader) and its weights */
   read?(): PretrainedSource;
   /** or an architecture built at the image size with its weights loaded, and its block ends */
-  build?(imageSize: number, opts: ModelFileOptions): Promise<KerasApplication>;
+  build?(imageSize: number): Promise<KerasApplication>;
   /** why it cannot be loaded now (undefined: it can) */
   unavailable?(): string | undefined;
 }
@@ -67,13 +66,14 @@ function kerasApplication(
       source: `env ${envVar}`,
     },
     unavailable: () => (process.env[envVar] ? undefined : `weights not configured: set ${envVar} to the file:// or http(s):// URL of a TF.js layers model.json converted from Keras`),
-    async build(imageSize, opts) {
+    async build(imageSize) {
       const url = process.env[envVar];
       if (!url) throw new Error(`weights not configured: set ${envVar}`);
       const built = architecture(imageSize, 'zeros');
       try {
-        // the operator's own location: the allowed-folder rule for users' file:// URLs does not apply
-        await loadWeightsByName(built.model, url, { fetch: opts.fetch });
+        // the operator's own location (perhaps on a private network): neither the allowed-folder rule for
+        // users' file:// URLs nor the fetcher that guards users' URLs applies
+        await loadWeightsByName(built.model, url);
         return built;
       } catch (err) {
         built.model.dispose();

@@ -47,6 +47,8 @@ test('every method with what it needs is accepted, including a registered backbo
     { method: 'multi_task', dataset: { url: 'https://x/t.zip' }, source: { url: 'https://x/s.zip' }, hyperparameters: { lambda: 0.5 } },
     { method: 'domain_adaptation', dataset: { url: 'https://x/t.zip' }, source: { url: 'https://x/s.zip' }, validation: { url: 'https://x/v.zip' } },
     { method: 'fine_tune', dataset: { url: 'https://x/d.zip' }, backbone: { url: 'https://x/model.json', imageSize: 64, pixelRange: '-1,1' } },
+    { method: 'fine_tune', dataset: { url: 'https://x/d.zip' }, backbone: { url: 'https://x/resnet18.onnx', format: 'onnx', preprocessing: 'torch' } },
+    { method: 'fine_tune', dataset: { url: 'https://x/d.zip' }, backbone: { url: 'https://x/m.json', preprocessing: { scale: 1, mean: [103.9, 116.8, 123.7], std: [1, 1, 1], channelOrder: 'bgr' } } },
   ]) {
     const res = await submit(body);
     assert.equal(res.status, 202, `${JSON.stringify(body)} -> ${JSON.stringify(res.body)}`);
@@ -58,6 +60,9 @@ test('schema violations are 400 validation_error naming the field', async () => 
   assertRefused(await submit({ ...minimal, hyperparameters: { epochs: 0 } }), 400, 'validation_error', 'hyperparameters.epochs');
   assertRefused(await submit({ ...minimal, hyperparameters: { learningRate: 2 } }), 400, 'validation_error', 'hyperparameters.learningRate');
   assertRefused(await submit({ ...minimal, hyperparameters: { epochs: 5, momentum: 0.9 } }), 400, 'validation_error', 'hyperparameters.momentum');
+  assertRefused(await submit({ ...minimal, backbone: { url: 'https://x/m.json', preprocessing: 'keras' } }), 400, 'validation_error', 'backbone.preprocessing');
+  assertRefused(await submit({ ...minimal, backbone: { url: 'https://x/m.json', preprocessing: { scale: 1, mean: [0, 0], std: [1, 1, 1], channelOrder: 'rgb' } } }), 400, 'validation_error', 'backbone.preprocessing.mean');
+  assertRefused(await submit({ ...minimal, backbone: { url: 'https://x/m.json', pixelRange: '0,1', preprocessing: 'torch' } }), 400, 'validation_error', 'backbone.preprocessing');
   assertRefused(await submit({ ...minimal, dataset: { url: 'https://x/d.zip', format: 'zip' } }), 400, 'validation_error', 'dataset.format');
   assertRefused(await submit({ method: 'fine_tune' }), 400, 'validation_error', 'dataset');
   // No type coercion of bodies: a string is not a number.
@@ -88,6 +93,11 @@ test('semantic checks: unknown backbone, image size, source per method, unknown 
   const backbone = await submit({ ...minimal, backbone: 'resnet50' });
   assertRefused(backbone, 400, 'unknown_backbone', 'backbone');
   assert.match(backbone.body.error.message, /mobilenet_v2/);
+  // registered but its weights are the operator's to configure: the refusal says what to set
+  if (!process.env.GRAFT_RESNET50_URL) assert.match(backbone.body.error.message, /weights not configured: set GRAFT_RESNET50_URL/);
+  const unknown = await submit({ ...minimal, backbone: 'resnet152' });
+  assertRefused(unknown, 400, 'unknown_backbone', 'backbone');
+  assert.match(unknown.body.error.message, /mobilenet_v2/);
 
   assertRefused(await submit({ ...minimal, hyperparameters: { imageSize: 100 } }), 400, 'validation_error', 'hyperparameters.imageSize');
   assertRefused(await submit({ method: 'multi_task', dataset: { url: 'https://x/t.zip' } }), 400, 'validation_error', 'source');

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GraftError } from '@graft/spec';
 import { loadBackbone, listBackbones, type Backbone } from '../../packages/engine/src/backbones/index.ts';
 import { readNsfwjsModel } from '../../packages/engine/src/backbones/nsfwjs-loader.ts';
+import { decoderPreprocessing } from '../../packages/engine/src/preprocess/index.ts';
 import { mulberry32 } from '../support/images.ts';
 
 function randomImages(n: number, size: number, seed: number): tf.Tensor4D {
@@ -31,10 +32,18 @@ function assertSplitEqualsWhole(b: Backbone, x: tf.Tensor4D, k: number | 'all') 
   tf.dispose([whole, out, ...(prefix ? [mid] : [])]);
 }
 
-test('the registry lists the three pretrained backbones with their input sizes and pixel ranges', () => {
+test('the registry lists the three pretrained backbones with their input sizes and pixel ranges, then the operator-configured ones', () => {
   const ids = listBackbones().map((b) => b.id);
-  assert.deepEqual(ids, ['mobilenet_v2', 'mobilenet_v2_mid', 'inception_v3']);
-  for (const b of listBackbones()) assert.deepEqual(b.pixelRange, [0, 1]);
+  assert.deepEqual(ids, ['mobilenet_v2', 'mobilenet_v2_mid', 'inception_v3', 'resnet50', 'vgg16']);
+  for (const b of listBackbones().slice(0, 3)) {
+    assert.deepEqual(b.pixelRange, [0, 1]);
+    assert.equal(b.available, true);
+  }
+  // Keras' ResNet50/VGG16 take caffe pixels: BGR minus the ImageNet mean, 0 − 123.68 … 255 − 103.939
+  for (const b of listBackbones().slice(3)) {
+    assert.equal(b.preprocessing, 'caffe');
+    assert.deepEqual(b.pixelRange, decoderPreprocessing(b, 224).pixelRange.map((v) => Math.round(v * 1e3) / 1e3));
+  }
 });
 
 test('mobilenet_v2 at 224 computes what the packaged nsfwjs network computes up to its pooled features', async () => {

@@ -10,8 +10,9 @@ export interface ServedJob extends TinyCheckpoint {
   id: string;
 }
 
-export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' | 'running' | 'failed'; seed?: number } = {}): Promise<ServedJob> {
-  const tiny = await makeTinyCheckpoint({ seed: opts.seed });
+/** `checkpoint`: serve these files (e.g. a trained model's) instead of a tiny random classifier. */
+export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' | 'running' | 'failed'; seed?: number; checkpoint?: TinyCheckpoint } = {}): Promise<ServedJob> {
+  const tiny = opts.checkpoint ?? (await makeTinyCheckpoint({ seed: opts.seed }));
   const id = randomUUID();
   const prefix = `jobs/${id}/model/`;
   for (const [name, bytes] of tiny.files) await api.app.storage.put(prefix + name, bytes);

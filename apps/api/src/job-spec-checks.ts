@@ -2,7 +2,7 @@
 // the backbone registry or the database. Each failure names the field so the client can fix it.
 import { ErrorCode, GraftError, methodsNeedingSource, type DatasetRef, type JobSpec } from '@graft/spec';
 import type { PrismaClient } from '@graft/db';
-import type { BackboneInfo } from '@graft/engine';
+import type { BackboneInfo, ListedBackbone } from '@graft/engine';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,13 +28,16 @@ function checkImageSize(spec: JobSpec, backbone: BackboneInfo): void {
   }
 }
 
-export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; backbones: readonly BackboneInfo[] }): Promise<void> {
+export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; backbones: readonly ListedBackbone[] }): Promise<void> {
   const needsSource = methodsNeedingSource.includes(spec.method);
   if (needsSource && !spec.source) {
     throw invalid('source', `source is required for method ${spec.method}: give the labelled source-domain archive as source: { url } or { id }`);
   }
   if (!needsSource && spec.source) {
     throw invalid('source', `source is only used by ${methodsNeedingSource.join(' and ')}; remove it for method ${spec.method}`);
+  }
+  if (typeof spec.backbone === 'object' && spec.backbone.pixelRange && spec.backbone.preprocessing) {
+    throw invalid('backbone.preprocessing', 'give backbone.pixelRange or backbone.preprocessing, not both (preprocessing also says the range)');
   }
   if (typeof spec.backbone !== 'object') {
     const id = spec.backbone ?? ctx.backbones[0]?.id; // the registry lists its default first
@@ -44,6 +47,10 @@ export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; b
       throw new GraftError(ErrorCode.unknownBackbone, `backbone '${id}' is not registered; use one of ${ids} (GET /backbones) or { url } of a TF.js layers model`, {
         field: 'backbone',
       });
+    }
+    if (!backbone.available) {
+      const usable = ctx.backbones.filter((b) => b.available).map((b) => b.id).join(', ');
+      throw new GraftError(ErrorCode.unknownBackbone, `backbone '${id}' is not available here (${backbone.unavailableReason}); use one of ${usable}`, { field: 'backbone' });
     }
     checkImageSize(spec, backbone);
   }

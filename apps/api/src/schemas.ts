@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, RawServerDefault } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { ErrorBody, JobList, JobSpec, JobView, MetricsView } from '@graft/spec';
+import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing } from '@graft/spec';
 
 /** Types route handlers from the TypeBox schemas of packages/spec (@sinclair/typebox 0.34). */
 export interface TypeBoxProvider extends FastifyTypeProvider {
@@ -49,10 +49,13 @@ export const BackboneView = Type.Object(
     name: Type.String(),
     nativeImageSize: Type.Integer(),
     imageSizes: Type.Object({ min: Type.Integer(), max: Type.Integer(), multipleOf: Type.Integer() }),
-    pixelRange: Type.Array(Type.Number(), { minItems: 2, maxItems: 2 }),
+    pixelRange: Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: 'Range of the input values the decoder produces.' }),
+    preprocessing: Type.Optional(PixelPreprocessing),
     blocks: Type.Integer({ description: 'Blocks that hyperparameters.trainableBlocks counts from the end.' }),
     featureDim: Type.Integer(),
     source: Type.String({ description: 'Where the pretrained weights come from.' }),
+    available: Type.Boolean({ description: 'Whether a job can use it on this deployment.' }),
+    unavailableReason: Type.Optional(Type.String({ description: 'Why not, and what the operator must configure.' })),
   },
   { $id: 'BackboneView' },
 );

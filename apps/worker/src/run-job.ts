@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { jobLifecycle } from '@graft/db';
 import type { ImageDataset } from '@graft/datasets';
-import { train } from '@graft/engine';
+import { exportMetadata, train } from '@graft/engine';
 import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
 import type * as tf from '@tensorflow/tfjs';
 import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spec';
@@ -100,7 +100,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       await progress(datasetsShare + trainingShare, 'saving');
       const dir = path.join(work, 'model');
       await trained.save(dir);
-      await writeOnnxBeside(dir, trained.model, log);
+      await writeOnnxBeside(dir, trained.model, exportMetadata(trained.metadata), log);
       await uploadFolder(deps.storage, dir, checkpointPrefix(jobId));
     } finally {
       trained.dispose();
@@ -144,9 +144,9 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
  * GET /jobs/:id/model?format=onnx never export per request. A layer ONNX cannot express keeps the job on
  * TF.js only: logged, not a failure.
  */
-async function writeOnnxBeside(dir: string, model: tf.LayersModel, log: Logger): Promise<void> {
+async function writeOnnxBeside(dir: string, model: tf.LayersModel, metadata: Record<string, string>, log: Logger): Promise<void> {
   try {
-    await writeFile(path.join(dir, 'model.onnx'), exportToOnnx(model));
+    await writeFile(path.join(dir, 'model.onnx'), exportToOnnx(model, { metadata }));
   } catch (err) {
     if (!(err instanceof UnsupportedLayerError)) throw err;
     log.warn({ reason: err.message }, 'model not exported to ONNX; it is served by TF.js');

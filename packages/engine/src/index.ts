@@ -3,8 +3,8 @@
 // metrics and checkpoints from the METHODS side.
 export { initBackend, type BackendName } from './runtime/backend.ts';
 export { startTsWorker } from './runtime/ts-worker.ts';
-export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type SplitModel } from './backbones/index.ts';
-export { decodeImage, defaultMaxPixels, type Preprocessing } from './preprocess/index.ts';
+export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type BackboneFetch, type ListedBackbone, type SplitModel } from './backbones/index.ts';
+export { decodeImage, defaultMaxPixels, decoderPreprocessing, resolvePreprocessing, type Preprocessing, type PixelNormalization } from './preprocess/index.ts';
 export {
   computePrefixActivations,
   createRunner,
@@ -15,6 +15,6 @@ export {
   type PrefixRunnerFactory,
 } from './activations/index.ts';
 export { train, type TrainInput, type TrainedModel, type EngineLogger } from './train.ts';
-export { loadCheckpoint, saveCheckpoint, buildServedModel, type ModelMetadata } from './checkpoint/index.ts';
+export { loadCheckpoint, saveCheckpoint, buildServedModel, exportMetadata, type ModelMetadata } from './checkpoint/index.ts';
 export { resolveHyperparameters, defaultImageSize, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
 export { evaluate, accuracy, confusionMatrix, perClassMetrics, macroF1, topKAccuracy } from './metrics/index.ts';

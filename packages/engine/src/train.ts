@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, type Evaluation, type Hyperparameters, type Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
-import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
+import { listBackbones, loadBackbone, type Backbone, type BackboneFetch } from './backbones/index.ts';
 import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
@@ -24,7 +24,7 @@ import { evaluate } from './metrics/classification.ts';
 import { buildServedModel } from './checkpoint/served-model.ts';
 import { saveCheckpoint } from './checkpoint/checkpoint-files.ts';
 import { graftVersion, type ModelMetadata } from './checkpoint/metadata.ts';
-import type { Preprocessing } from './preprocess/index.ts';
+import { decoderPreprocessing, type Preprocessing } from './preprocess/index.ts';
 
 export interface EngineLogger {
   info(o: object | string, msg?: string): void;
@@ -48,6 +48,8 @@ export interface TrainInput {
   logger?: EngineLogger;
   /** where a file:// backbone URL may point (the service passes DATASETS_DIR); unset = anywhere (library use) */
   allowedFileRoot?: string;
+  /** downloads an http(s):// backbone (model.json + shards, .onnx); the service passes its SSRF-safe fetcher; default global fetch */
+  fetch?: BackboneFetch;
 }
 
 export interface TrainedModel {
@@ -130,7 +132,7 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
   const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered, method) : undefined);
   await report(0, 'loading backbone');
-  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot });
+  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot, fetch: input.fetch });
   try {
     const hp = resolveHyperparameters(method, input.hyperparameters, backbone.imageSize);
     log.info({ method, backbone: backbone.info.id, backend, hyperparameters: hp }, 'training starts');
@@ -160,7 +162,7 @@ async function trainOnBackbone(
   const parts = splitLabelled(labelled, labels, input.validation, hp, rand, dann ? 'source dataset' : 'dataset');
 
   const { prefix, suffix } = backbone.split(hp.trainableBlocks);
-  const preprocessing: Preprocessing = { imageSize: backbone.imageSize, pixelRange: backbone.info.pixelRange, resize: 'cover' };
+  const preprocessing: Preprocessing = decoderPreprocessing(backbone.info, backbone.imageSize);
   await report(PROGRESS.backbone, 'features');
 
   // every image the run needs, through the frozen prefix once; progress shared out by image count

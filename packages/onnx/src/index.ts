@@ -8,3 +8,4 @@ export { decodeModel } from './onnx-proto.ts';
 export { onnxPrefixRunnerSpec, createOnnxPrefixRunner, type OnnxPrefixRunnerSpec, type OnnxPrefixInit } from './runtime/prefix-runner-spec.ts';
 export { OnnxSuffixRunner, type OnnxSuffixPass } from './training/onnx-suffix-runner.ts';
 export { NoGradientRuleError } from './training/gradient-rules.ts';
+export { onnxToLayers, importableOps, UnsupportedOnnxError, type ImportedModel } from './import/onnx-to-layers.ts';

@@ -28,16 +28,43 @@ export const DatasetRef = Type.Union(
 );
 export type DatasetRef = Static<typeof DatasetRef>;
 
+const Rgb = (description: string) => Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { description });
+
+export const PixelPreprocessing = Type.Union(
+  [
+    Type.Literal('tf', { description: 'Keras "tf" mode: x / 127.5 − 1 (−1…1), RGB (MobileNet, Inception, EfficientNet-style models).' }),
+    Type.Literal('caffe', { description: 'Keras "caffe" mode: RGB→BGR, 0…255 minus the ImageNet mean (103.939, 116.779, 123.68) (Keras ResNet50, VGG16/19).' }),
+    Type.Literal('torch', { description: 'PyTorch/torchvision: x / 255, minus mean (0.485, 0.456, 0.406), divided by std (0.229, 0.224, 0.225), RGB.' }),
+    Type.Object(
+      {
+        scale: Type.Number({ exclusiveMinimum: 0, description: 'Multiplies the 0…255 pixel first (1/255 for 0…1 inputs).' }),
+        mean: Rgb('Subtracted after scaling, per model input channel (in channelOrder).'),
+        std: Rgb('Divides after the mean, per model input channel (in channelOrder); each > 0.'),
+        channelOrder: Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], { description: 'Channel order the model takes.' }),
+      },
+      { additionalProperties: false, description: 'value[c] = (pixel[c] · scale − mean[c]) / std[c], channels in channelOrder.' },
+    ),
+  ],
+  { $id: 'PixelPreprocessing', description: 'How an 8-bit RGB pixel becomes the model\'s input value: a named convention or explicit mean/std.' },
+);
+export type PixelPreprocessing = Static<typeof PixelPreprocessing>;
+
 export const BackboneRef = Type.Union(
   [
     Type.String({ minLength: 1, maxLength: 64, description: 'A registered backbone id (GET /backbones).' }),
     Type.Object(
       {
-        url: Type.String({ minLength: 1, maxLength: 2048, description: 'URL or file:// path of a TF.js layers model.json' }),
+        url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s):// URL or file:// path of a TF.js layers model.json, or of an .onnx file' }),
+        format: Type.Optional(
+          Type.Union([Type.Literal('tfjs'), Type.Literal('onnx')], {
+            description: 'tfjs (default; onnx when the URL ends in .onnx): a TF.js layers model. onnx: an ONNX image model (e.g. a torchvision export), imported into TF.js layers.',
+          }),
+        ),
         imageSize: Type.Optional(Type.Integer({ minimum: 16, maximum: 1024, description: 'Native input size of the model.' })),
         pixelRange: Type.Optional(
-          Type.Union([Type.Literal('0,1'), Type.Literal('-1,1'), Type.Literal('0,255')], { description: 'Value range the model expects.' }),
+          Type.Union([Type.Literal('0,1'), Type.Literal('-1,1'), Type.Literal('0,255')], { description: 'Value range the model expects (a linear map of 0…255; use preprocessing for mean/std or BGR models).' }),
         ),
+        preprocessing: Type.Optional(PixelPreprocessing),
       },
       { additionalProperties: false },
     ),

@@ -4,6 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import yazl from 'yazl';
 import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
+import { exportMetadata } from '@graft/engine';
 import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
 import { ONNX_FILE, loadTfjsModel, readCheckpoint } from '@graft/serving';
 import { checkpointPrefix } from '@graft/storage';
@@ -44,7 +45,7 @@ const modelDownload: RoutePlugin = async (app) => {
         if (!onnx) {
           const model = await loadTfjsModel(checkpoint);
           try {
-            onnx = Buffer.from(exportToOnnx(model));
+            onnx = Buffer.from(exportToOnnx(model, { metadata: exportMetadata(checkpoint.metadata) }));
           } catch (err) {
             if (err instanceof UnsupportedLayerError) {
               throw new GraftError(ErrorCode.conflict, `This model cannot be exported to ONNX (${err.message}); download it with format=tfjs.`);

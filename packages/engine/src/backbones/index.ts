@@ -1,3 +1,4 @@
 export { loadBackbone, type Backbone } from './load-backbone.ts';
-export { listBackbones, defaultBackboneId, type BackboneInfo } from './registry.ts';
+export { listBackbones, defaultBackboneId, type BackboneInfo, type ListedBackbone } from './registry.ts';
+export type { BackboneFetch } from './model-files.ts';
 export type { SplitModel } from './split.ts';

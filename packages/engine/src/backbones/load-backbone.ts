@@ -8,6 +8,7 @@ import { blockEnds } from './blocks.ts';
 import type { KerasModelTopology } from './keras-topology.ts';
 import { defaultBackboneId, findBackbone, listBackbones, type BackboneInfo } from './registry.ts';
 import { splitAtBlocks, type SplitModel } from './split.ts';
+import type { ModelFileOptions } from './model-files.ts';
 import { loadUserModel } from './user-model.ts';
 
 export interface Backbone {
@@ -85,14 +86,23 @@ async function loadRegistered(id: string, imageSize: number | undefined): Promis
   }
   const size = imageSize ?? entry.info.nativeImageSize;
   checkImageSize(entry.info, size);
+  const unavailable = entry.unavailable?.();
+  if (unavailable) throw new GraftError(ErrorCode.backboneLoadFailed, `backbone ${id} is not available: ${unavailable}`);
   let weights: tf.NamedTensorMap = {};
   try {
-    const source = entry.read();
-    weights = source.weights;
-    const model = await buildModel(adaptInputSize(source.topology, size), weights);
+    let model: tf.LayersModel;
+    let ends: string[];
+    if (entry.build) {
+      ({ model, ends } = await entry.build(size));
+    } else {
+      const source = entry.read!();
+      weights = source.weights;
+      model = await buildModel(adaptInputSize(source.topology, size), weights);
+      ends = blockEnds(id, model);
+    }
     const featureDim = model.outputs[0].shape[1];
     if (featureDim !== entry.info.featureDim) throw new Error(`features have ${featureDim} dims, registry says ${entry.info.featureDim}`);
-    return makeBackbone(structuredClone(entry.info), size, model, blockEnds(id, model));
+    return makeBackbone(structuredClone(entry.info), size, model, ends);
   } catch (err) {
     throw new GraftError(ErrorCode.backboneLoadFailed, `backbone ${id} failed to load: ${(err as Error).message}`);
   } finally {
@@ -101,7 +111,7 @@ async function loadRegistered(id: string, imageSize: number | undefined): Promis
 }
 
 /** Loads a backbone (default mobilenet_v2 at its native size). Initialises the TF.js backend if needed. */
-export async function loadBackbone(ref: BackboneRef | undefined, opts: { imageSize?: number; allowedFileRoot?: string } = {}): Promise<Backbone> {
+export async function loadBackbone(ref: BackboneRef | undefined, opts: ModelFileOptions & { imageSize?: number } = {}): Promise<Backbone> {
   await initBackend();
   if (typeof ref === 'object' && ref !== null) return loadUserModel(ref, opts);
   return loadRegistered(ref ?? defaultBackboneId, opts.imageSize);

@@ -1,57 +1,18 @@
-// A user's own TF.js layers model (model.json by http(s):// URL or file:// path) used as a backbone:
-// its last pooled or flattened layer gives the features, block ends are found generically.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// A user's own model used as a backbone: a TF.js layers model.json or an ONNX file (imported into TF.js
+// layers), by http(s):// URL or file:// path. Its last pooled or flattened layer gives the features, block
+// ends are found generically.
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type BackboneRef } from '@graft/spec';
+import { decoderPreprocessing } from '../preprocess/normalization.ts';
 import { genericBlockEnds } from './blocks.ts';
+import { onnxToLayers } from '@graft/onnx';
+import { readLayersModel, readModelFile, type ModelFileOptions } from './model-files.ts';
 import { makeBackbone, type Backbone } from './load-backbone.ts';
 import type { BackboneInfo } from './registry.ts';
 
 type UserRef = Exclude<BackboneRef, string>;
 
 const featureLayerClasses = ['GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Flatten'];
-
-/** An IOHandler reading model.json and its weight files from a local folder (tfjs' file:// handler needs tfjs-node). */
-function fileHandler(modelJson: string): tf.io.IOHandler {
-  return {
-    async load() {
-      let json: tf.io.ModelJSON;
-      try {
-        json = JSON.parse(await readFile(modelJson, 'utf8')) as tf.io.ModelJSON;
-      } catch (err) {
-        // never echo the file's content: the path came from a user
-        throw new Error((err as NodeJS.ErrnoException).code ? `cannot read ${path.basename(modelJson)}` : `${path.basename(modelJson)} is not a model.json`);
-      }
-      const dir = path.dirname(modelJson);
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Buffer[] = [];
-      for (const group of json.weightsManifest ?? []) {
-        specs.push(...group.weights);
-        for (const p of group.paths) {
-          const file = path.resolve(dir, p);
-          if (path.relative(dir, file).startsWith('..')) throw new Error(`weights path ${p} leaves the model folder`);
-          buffers.push(await readFile(file));
-        }
-      }
-      const all = Buffer.concat(buffers);
-      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer };
-    },
-  };
-}
-
-function handlerFor(url: string, allowedFileRoot: string | undefined): tf.io.IOHandler | string {
-  if (/^https?:\/\//i.test(url)) return url;
-  if (url.startsWith('file://')) {
-    const file = path.resolve(fileURLToPath(url));
-    if (allowedFileRoot && path.relative(path.resolve(allowedFileRoot), file).startsWith('..')) {
-      throw new GraftError(ErrorCode.urlNotAllowed, `backbone file ${file} is outside the allowed folder`);
-    }
-    return fileHandler(file);
-  }
-  throw new GraftError(ErrorCode.urlNotAllowed, `backbone url must be http(s):// or file://, got ${url.slice(0, 40)}`);
-}
 
 /** The model cut at its last pooled/flattened layer (flattened if it is still a feature map). */
 function featuresModel(model: tf.LayersModel): tf.LayersModel {
@@ -62,13 +23,14 @@ function featuresModel(model: tf.LayersModel): tf.LayersModel {
   return tf.model({ inputs: model.inputs, outputs: out, name: 'user_backbone' });
 }
 
-export async function loadUserModel(ref: UserRef, opts: { imageSize?: number; allowedFileRoot?: string }): Promise<Backbone> {
-  const handler = handlerFor(ref.url, opts.allowedFileRoot);
+export async function loadUserModel(ref: UserRef, opts: ModelFileOptions & { imageSize?: number }): Promise<Backbone> {
+  const onnx = ref.format === 'onnx' || (ref.format === undefined && /\.onnx$/i.test(new URL(ref.url, 'file:///').pathname));
   let loaded: tf.LayersModel;
   try {
-    loaded = await tf.loadLayersModel(handler);
+    loaded = onnx ? onnxToLayers(await readModelFile(ref.url, opts)).model : await tf.loadLayersModel(tf.io.fromMemory(await readLayersModel(ref.url, opts)));
   } catch (err) {
-    throw new GraftError(ErrorCode.backboneLoadFailed, `could not load a TF.js layers model from ${ref.url}: ${(err as Error).message}`);
+    if (err instanceof GraftError) throw err;
+    throw new GraftError(ErrorCode.backboneLoadFailed, `could not load ${onnx ? 'an ONNX' : 'a TF.js layers'} model from ${ref.url}: ${(err as Error).message}`);
   }
   try {
     const [, h, w, c] = loaded.inputs[0].shape;
@@ -83,13 +45,18 @@ export async function loadUserModel(ref: UserRef, opts: { imageSize?: number; al
     }
     const model = featuresModel(loaded);
     const ends = genericBlockEnds(model);
+    if (ref.pixelRange && ref.preprocessing) {
+      throw new GraftError(ErrorCode.validation, `backbone ${ref.url}: give either pixelRange or preprocessing, not both`);
+    }
     const [lo, hi] = (ref.pixelRange ?? '0,1').split(',').map(Number);
+    const normalized = ref.preprocessing === undefined ? null : decoderPreprocessing({ pixelRange: [lo, hi], preprocessing: ref.preprocessing }, imageSize);
     const info: BackboneInfo = {
       id: ref.url,
       name: `user model ${ref.url}`,
       nativeImageSize: fixed ?? ref.imageSize ?? imageSize,
       imageSizes: fixed != null ? { min: fixed, max: fixed, multipleOf: 1 } : { min: 16, max: 1024, multipleOf: 1 },
-      pixelRange: [lo, hi],
+      pixelRange: normalized ? normalized.pixelRange : [lo, hi],
+      ...(normalized ? { preprocessing: ref.preprocessing } : {}),
       blocks: ends.length,
       featureDim: model.outputs[0].shape[1] as number,
       source: ref.url,

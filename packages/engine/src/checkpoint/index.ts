@@ -1,3 +1,3 @@
 export { saveCheckpoint, loadCheckpoint, folderSaveHandler } from './checkpoint-files.ts';
 export { buildServedModel } from './served-model.ts';
-export type { ModelMetadata } from './metadata.ts';
+export { exportMetadata, type ModelMetadata } from './metadata.ts';

@@ -19,3 +19,11 @@ export interface ModelMetadata {
 }
 
 export const graftVersion: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/**
+ * What an exported model file carries of its metadata (ONNX metadata_props), so the file alone says which
+ * classes its outputs are and how to prepare an image for it: labels and preprocessing as JSON strings.
+ */
+export function exportMetadata(metadata: Pick<ModelMetadata, 'labels' | 'preprocessing'>): Record<string, string> {
+  return { 'graft.labels': JSON.stringify(metadata.labels), 'graft.preprocessing': JSON.stringify(metadata.preprocessing) };
+}

@@ -1,7 +1,8 @@
 // Augmented views of one image for training: random crop (from a slightly larger cover resize),
 // horizontal flip and brightness jitter. A view depends only on (seed, image index, view number), so
 // the cached activations are the same whichever thread computed them and whatever the batch order.
-import { decodeImage, openImage, rawRgb, toPixelRange, type Preprocessing } from './decode-image.ts';
+import { decodeImage, normalizationOf, openImage, rawRgb, type Preprocessing } from './decode-image.ts';
+import { normalizePixels } from './normalization.ts';
 import sharp from 'sharp';
 
 export interface AugmentOptions {
@@ -32,7 +33,7 @@ function viewRandom(seed: number, index: number, view: number): () => number {
 
 /**
  * View 0 is exactly decodeImage's output (what /predict will feed the model); views 1…augmentViews are
- * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, in the pixel range.
+ * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, normalised as `p` says.
  */
 export async function decodeViews(input: string | Buffer, p: Preprocessing, o: AugmentOptions): Promise<Float32Array[]> {
   const plain = await decodeImage(input, p, { maxPixels: o.maxPixels });
@@ -41,6 +42,7 @@ export async function decodeViews(input: string | Buffer, p: Preprocessing, o: A
   const big = Math.round(s * enlarge);
   const { data } = await rawRgb(openImage(input, o.maxPixels), (img) => img.resize(big, big, { fit: p.resize, position: 'centre' }));
   const views = [plain];
+  const norm = normalizationOf(p);
   for (let v = 1; v <= o.augmentViews; v++) {
     const rand = viewRandom(o.seed, o.index, v);
     const side = Math.round(big * (minCropFraction + (1 - minCropFraction) * rand()));
@@ -51,7 +53,7 @@ export async function decodeViews(input: string | Buffer, p: Preprocessing, o: A
     let view = sharp(data, { raw: { width: big, height: big, channels: 3 } }).extract({ left, top, width: side, height: side }).resize(s, s, { fit: 'fill' });
     if (flip) view = view.flop();
     const raw = await view.raw().toBuffer();
-    views.push(toPixelRange(raw, p.pixelRange, brightness));
+    views.push(normalizePixels(raw, norm, brightness));
   }
   return views;
 }

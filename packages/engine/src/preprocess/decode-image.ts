@@ -1,13 +1,23 @@
 // One image decoder for training and /predict alike, so a served model sees exactly the pixels it was
 // trained on: EXIF orientation applied, sRGB, 3 channels (grey expanded, alpha dropped), resized to a
-// square (centre crop 'cover' by default, or stretched 'fill'), scaled to the backbone's pixel range.
+// square (centre crop 'cover' by default, or stretched 'fill'), then normalised as the backbone expects
+// (a pixel range, or mean/std/channel order: see normalization.ts).
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { ErrorCode, GraftError } from '@graft/spec';
+import { fromPixelRange, normalizePixels, type PixelNormalization } from './normalization.ts';
 
 export interface Preprocessing {
   imageSize: number;
+  /** the input value range; the whole normalisation when `normalization` is absent (older checkpoints) */
   pixelRange: [number, number];
   resize: 'cover' | 'fill';
+  /** per-channel mean/std and channel order, present when a pixel range cannot describe them */
+  normalization?: PixelNormalization;
+}
+
+/** The normalisation a Preprocessing stands for. */
+export function normalizationOf(p: Preprocessing): PixelNormalization {
+  return p.normalization ?? fromPixelRange(p.pixelRange);
 }
 
 /** Default decoded-pixel limit: a 64-megapixel photo still decodes, a decompression bomb does not. */
@@ -60,16 +70,8 @@ export async function rawRgb(img: OpenedImage, shape: (p: Sharp) => Sharp = (p) 
   return { data: rgb, width: info.width, height: info.height };
 }
 
-/** 8-bit RGB -> floats in the pixel range, optionally scaled by a brightness factor first (clipped to 0..255). */
-export function toPixelRange(rgb: Uint8Array, range: [number, number], brightness = 1, out = new Float32Array(rgb.length)): Float32Array {
-  const [lo, hi] = range;
-  const k = (hi - lo) / 255;
-  for (let i = 0; i < rgb.length; i++) out[i] = Math.min(255, rgb[i] * brightness) * k + lo;
-  return out;
-}
-
-/** HWC Float32Array of imageSize × imageSize × 3 in the pixel range. */
+/** HWC Float32Array of imageSize × imageSize × 3, normalised as `p` says. */
 export async function decodeImage(input: string | Buffer, p: Preprocessing, opts: { maxPixels?: number } = {}): Promise<Float32Array> {
   const { data } = await rawRgb(openImage(input, opts.maxPixels), (img) => img.resize(p.imageSize, p.imageSize, { fit: p.resize, position: 'centre' }));
-  return toPixelRange(data, p.pixelRange);
+  return normalizePixels(data, normalizationOf(p));
 }

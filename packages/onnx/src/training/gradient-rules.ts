@@ -1,9 +1,10 @@
 // Reverse-mode rules for the ONNX ops the exporter emits for MobileNetV2-style networks (NCHW inside):
 // each op's static output shape and the ops that compute its inputs' gradients from its output's.
-// An op without a rule (pools, Concat, …) is refused by name and the engine trains on TF.js.
+// An op without a rule (AveragePool, Concat, …) is refused by name and the engine trains on TF.js.
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
 import { NCHW_TO_NHWC } from '../export/layout.ts';
 import { DEPTHWISE_TAPS, depthwiseTapsRule } from './depthwise-taps.ts';
+import { maxPoolRule } from './max-pool-gradient.ts';
 
 /** A static shape; null stands for the batch dimension. */
 export type Dims = (number | null)[];
@@ -413,6 +414,7 @@ export const gradientRules: Record<string, GradientRule> = {
   Flatten: flatten,
   Reshape: reshape,
   GlobalAveragePool: globalAveragePool,
+  MaxPool: maxPoolRule,
   Pad: pad,
   Gemm: gemm,
   Mul: mul,

@@ -17,7 +17,7 @@ let dir: string;
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], { env: { ...process.env, GRAFT_URL: api.url }, cwd: dir }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], { env: { ...process.env, GRAFT_URL: api.url, GRAFT_API_KEY: api.key }, cwd: dir }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -20,6 +20,7 @@ export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' |
   await api.db.prisma.job.create({
     data: {
       id,
+      tenantId: api.tenantId,
       method: 'fine_tune',
       status,
       progress: done ? 1 : 0.4,

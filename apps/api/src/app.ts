@@ -17,6 +17,9 @@ import health from './routes/health.ts';
 import predict from './routes/predict.ts';
 import modelDownload from './routes/model-download.ts';
 import report from './routes/report.ts';
+import auth from './auth/auth-plugin.ts';
+import quotas from './quotas/quota-plugin.ts';
+import tenants from './routes/tenants.ts';
 
 export interface AppDeps {
   config: Config;
@@ -57,6 +60,9 @@ export async function buildApp(deps: AppDeps) {
   // Bodies are JSON (or multipart where a route registers it); anything else is 415, not a string body.
   app.removeContentTypeParser('text/plain');
   await app.register(errors);
+  // before every route: its hooks document and enforce each route's key and scope
+  await app.register(auth, { adminKey: deps.config.adminKey });
+  await app.register(quotas);
   await app.register(openapi);
 
   await app.register(jobs);
@@ -67,5 +73,6 @@ export async function buildApp(deps: AppDeps) {
   await app.register(predict);
   await app.register(modelDownload);
   await app.register(report);
+  await app.register(tenants);
   return app;
 }

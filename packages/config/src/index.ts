@@ -35,6 +35,10 @@ export interface Config {
   maxUploadBytes: number;
   datasetLimits: DatasetLimitsConfig;
   tfjsBackend: string | undefined;
+  /** GRAFT_ADMIN_KEY: the operator's key (all scopes); unset: only keys stored in Postgres */
+  adminKey: string | undefined;
+  /** quotas of a tenant created without them (POST /tenants); see apps/api/src/auth */
+  tenantDefaults: { maxConcurrentJobs: number; maxStorageBytes: number; predictPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -128,5 +132,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1),
     },
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
+    adminKey: optional(env, 'GRAFT_ADMIN_KEY'),
+    tenantDefaults: {
+      maxConcurrentJobs: int(env, 'TENANT_MAX_CONCURRENT_JOBS', 4, 1),
+      maxStorageBytes: int(env, 'TENANT_MAX_STORAGE_BYTES', 20 * GiB, 1),
+      predictPerMinute: int(env, 'TENANT_PREDICT_PER_MINUTE', 600, 1),
+    },
   };
 }

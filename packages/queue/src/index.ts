@@ -1,2 +1,2 @@
 export { queueName, redisConnection, createJobQueue, enqueueJob, jobOptions, type JobData, type QueueSettings } from './job-queue.ts';
-export { submitJob, cancelJob, type JobDeps, type CancelOutcome } from './job-commands.ts';
+export { submitJob, cancelJob, quotaRetryAfterSeconds, type JobDeps, type CancelOutcome } from './job-commands.ts';

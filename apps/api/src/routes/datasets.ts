@@ -54,9 +54,10 @@ const datasets: RoutePlugin = async (app) => {
         summary: 'Upload a dataset archive',
         description: 'multipart/form-data with one file field holding a zip, tar or tar.gz in ImageFolder layout or with labels.csv.',
         consumes: ['multipart/form-data'],
-        response: { 201: ref(DatasetView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody) },
+        response: { 201: ref(DatasetView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody), 429: ref(ErrorBody) },
       },
       config: {
+        scope: 'train',
         // Documented only: the file is streamed, so there is no parsed body to validate.
         swaggerTransform: ({ schema, url }) => ({
           schema: { ...schema, body: Type.Object({ file: Type.String({ format: 'binary' }) }, { required: ['file'] }) },
@@ -69,7 +70,10 @@ const datasets: RoutePlugin = async (app) => {
         throw new GraftError(ErrorCode.unsupportedMediaType, 'Send the archive as multipart/form-data with a file field (curl -F file=@data.zip)');
       }
       // Refuse what is announced too large before reading it.
-      if (Number(req.headers['content-length'] ?? 0) > maxBytes + multipartOverhead) throw tooLarge();
+      const announced = Number(req.headers['content-length'] ?? 0);
+      if (announced > maxBytes + multipartOverhead) throw tooLarge();
+      const { tenantId } = req.principal;
+      await app.quotas.checkStorage(tenantId, Math.max(0, announced - multipartOverhead));
       const part = await req.file();
       if (!part) throw new GraftError(ErrorCode.validation, 'The form has no file; send the archive in a file field', { field: 'file' });
 
@@ -81,7 +85,12 @@ const datasets: RoutePlugin = async (app) => {
         await app.storage.deletePrefix(datasetPrefix(id));
         throw tooLarge();
       }
-      const dataset = await app.prisma.dataset.create({ data: { id, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });
+      // the announced size was checked; the stored one decides (a chunked upload announces none)
+      await app.quotas.checkStorage(tenantId, sizeBytes).catch(async (err) => {
+        await app.storage.deletePrefix(datasetPrefix(id));
+        throw err;
+      });
+      const dataset = await app.prisma.dataset.create({ data: { id, tenantId, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });
       return reply.code(201).header('location', `/datasets/${id}`).send(toView(dataset));
     },
   );
@@ -89,6 +98,7 @@ const datasets: RoutePlugin = async (app) => {
   app.get(
     '/datasets/:id',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['datasets'],
         summary: 'Read an uploaded dataset',
@@ -97,7 +107,7 @@ const datasets: RoutePlugin = async (app) => {
       },
     },
     async (req) => {
-      const dataset = isUuid(req.params.id) ? await app.prisma.dataset.findUnique({ where: { id: req.params.id } }) : null;
+      const dataset = isUuid(req.params.id) ? await app.prisma.dataset.findFirst({ where: { id: req.params.id, tenantId: req.principal.tenantId } }) : null;
       if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${req.params.id}'`);
       return toView(dataset);
     },

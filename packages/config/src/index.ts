@@ -37,6 +37,8 @@ export interface Config {
   tfjsBackend: string | undefined;
   /** GRAFT_ADMIN_KEY: the operator's key (all scopes); unset: only keys stored in Postgres */
   adminKey: string | undefined;
+  /** where `npm start` writes the admin key it creates when there is none (0600) */
+  adminKeyFile: string;
   /** quotas of a tenant created without them (POST /tenants); see apps/api/src/auth */
   tenantDefaults: { maxConcurrentJobs: number; maxStorageBytes: number; predictPerMinute: number };
 }
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
     adminKey: optional(env, 'GRAFT_ADMIN_KEY'),
+    adminKeyFile: str(env, 'GRAFT_ADMIN_KEY_FILE', 'var/admin-key'),
     tenantDefaults: {
       maxConcurrentJobs: int(env, 'TENANT_MAX_CONCURRENT_JOBS', 4, 1),
       maxStorageBytes: int(env, 'TENANT_MAX_STORAGE_BYTES', 20 * GiB, 1),

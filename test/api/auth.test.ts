@@ -158,3 +158,15 @@ test('file:// URLs are for admin keys only; s3:// only inside the configured sto
   assert.equal(s3.body.error.code, 'url_not_allowed');
   assert.match(s3.body.error.message, /STORAGE_URL/);
 });
+
+test('an http(s) dataset, source, validation or backbone URL on an internal IP literal or localhost is 400 url_not_allowed at submission', async () => {
+  for (const host of ['127.0.0.1', '2130706433', '0x7f000001', '127.1', '[::ffff:127.0.0.1]', 'localhost', '169.254.169.254', '10.0.0.1', '[fc00::1]']) {
+    const res = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: `http://${host}:8080/d.zip` } });
+    assert.equal(res.status, 400, host);
+    assert.equal(res.body.error.code, 'url_not_allowed');
+    assert.equal(res.body.error.details.field, 'dataset.url');
+    assert.match(res.body.error.message, /not a public address.*FETCH_ALLOW/);
+  }
+  const backbone = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://example.com/d.zip' }, backbone: { url: 'http://[::1]/model.json' } });
+  assert.equal(backbone.body.error.details.field, 'backbone.url');
+});

@@ -1,5 +1,6 @@
 // One typed view of the environment, with the defaults that let `npm start` run on a fresh machine.
 // Every value is checked once at start so a typo fails fast with the variable's name, not later mid-job.
+import { parseAllowList } from '@graft/safe-fetch';
 
 export interface S3Settings {
   endpoint: string | undefined;
@@ -104,6 +105,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const logLevel = str(env, 'LOG_LEVEL', 'info') as Config['logLevel'];
   if (!logLevels.includes(logLevel)) throw new ConfigError(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${logLevels.join(', ')}`);
+  // read where it is used (@graft/safe-fetch), checked here so a typo stops the process at start
+  try {
+    parseAllowList(env.FETCH_ALLOW);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const queuePrefix = str(env, 'QUEUE_PREFIX', 'graft');
   if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) throw new ConfigError(`QUEUE_PREFIX=${JSON.stringify(queuePrefix)} may hold only letters, digits, _ . -`);
 

@@ -1,17 +1,17 @@
 // Which URLs of a job spec a caller may hand the server, checked at submission (400 url_not_allowed,
 // naming the field): file:// is for operators (admin keys) only; s3:// only inside the configured
 // store's bucket, and outside the keys the service itself writes (uploads, checkpoints of every tenant)
-// unless the caller is an operator. http(s) hosts are checked by @graft/safe-fetch's policy when added.
+// unless the caller is an operator; http(s) hosts that are internal IP literals (any notation) or
+// localhost, by @graft/safe-fetch's policy (a name is checked when the worker connects: a failed job).
 import type { JobSpec } from '@graft/spec';
 import { ErrorCode, GraftError } from '@graft/spec';
+import { checkUrlHost } from '@graft/safe-fetch';
 import type { Principal } from './principal.ts';
 
 export interface UrlPolicyContext {
   principal: Principal;
   /** STORAGE_URL */
   storageUrl: string;
-  /** extra check of an http(s) URL (the address policy); throws GraftError */
-  checkHttp?: (url: URL, field: string) => void;
 }
 
 /** Every URL a spec makes the server open, with the field it came from. */
@@ -51,6 +51,13 @@ export function checkSpecUrls(spec: JobSpec, ctx: UrlPolicyContext): void {
       throw refuse(field, 'file:// URLs are for the operator (an admin key) only; upload the archive with POST /datasets or give an http(s) URL');
     }
     if (u.protocol === 's3:') checkS3(u, field, ctx);
-    if (u.protocol === 'http:' || u.protocol === 'https:') ctx.checkHttp?.(u, field);
+    if (u.protocol === 'http:' || u.protocol === 'https:') {
+      try {
+        checkUrlHost(u);
+      } catch (err) {
+        if (err instanceof GraftError) throw refuse(field, err.message);
+        throw err;
+      }
+    }
   }
 }

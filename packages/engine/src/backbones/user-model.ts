@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type BackboneRef } from '@graft/spec';
+import { safeFetch } from '@graft/safe-fetch';
 import { genericBlockEnds } from './blocks.ts';
 import { makeBackbone, type Backbone } from './load-backbone.ts';
 import type { BackboneInfo } from './registry.ts';
@@ -42,7 +43,11 @@ function fileHandler(modelJson: string): tf.io.IOHandler {
 }
 
 function handlerFor(url: string, allowedFileRoot: string | undefined): tf.io.IOHandler | string {
-  if (/^https?:\/\//i.test(url)) return url;
+  // model.json and every weight shard through the fetcher that refuses internal addresses
+  if (/^https?:\/\//i.test(url)) {
+    const fetchFunc = (input: URL | RequestInfo, init?: RequestInit) => safeFetch(input instanceof Request ? input.url : input, { signal: init?.signal ?? undefined });
+    return tf.io.http(url, { fetchFunc: fetchFunc as typeof fetch });
+  }
   if (url.startsWith('file://')) {
     const file = path.resolve(fileURLToPath(url));
     if (allowedFileRoot && path.relative(path.resolve(allowedFileRoot), file).startsWith('..')) {
@@ -68,6 +73,7 @@ export async function loadUserModel(ref: UserRef, opts: { imageSize?: number; al
   try {
     loaded = await tf.loadLayersModel(handler);
   } catch (err) {
+    if (err instanceof GraftError && err.code === ErrorCode.urlNotAllowed) throw err;
     throw new GraftError(ErrorCode.backboneLoadFailed, `could not load a TF.js layers model from ${ref.url}: ${(err as Error).message}`);
   }
   try {

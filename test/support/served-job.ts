@@ -10,7 +10,7 @@ export interface ServedJob extends TinyCheckpoint {
   id: string;
 }
 
-export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' | 'running' | 'failed'; seed?: number } = {}): Promise<ServedJob> {
+export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' | 'running' | 'failed'; seed?: number; tenantId?: string } = {}): Promise<ServedJob> {
   const tiny = await makeTinyCheckpoint({ seed: opts.seed });
   const id = randomUUID();
   const prefix = `jobs/${id}/model/`;
@@ -20,7 +20,7 @@ export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' |
   await api.db.prisma.job.create({
     data: {
       id,
-      tenantId: api.tenantId,
+      tenantId: opts.tenantId ?? api.tenantId,
       method: 'fine_tune',
       status,
       progress: done ? 1 : 0.4,

@@ -13,6 +13,7 @@ import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spe
 import { checkpointPrefix, uploadFolder } from '@graft/storage';
 import { CancelWatch } from './cancel-watch.ts';
 import { loadDataset, type DatasetDeps } from './dataset-input.ts';
+import { admitCheckpoint } from './checkpoint-quota.ts';
 import { shutdownSignal } from './shutdown-broadcast.ts';
 
 export interface RunDeps extends DatasetDeps {
@@ -81,6 +82,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     const source = spec.source ? await load('source', spec.source, true) : undefined;
     const validation = spec.validation ? await load('validation', spec.validation, true) : undefined;
 
+    let checkpointBytes = 0;
     const trained = await train({
       method: spec.method,
       backbone: spec.backbone,
@@ -101,11 +103,12 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       const dir = path.join(work, 'model');
       await trained.save(dir);
       await writeOnnxBeside(dir, trained.model, log);
+      checkpointBytes = await admitCheckpoint(prisma, jobId, dir);
       await uploadFolder(deps.storage, dir, checkpointPrefix(jobId));
     } finally {
       trained.dispose();
     }
-    await jobLifecycle.markSucceeded(prisma, jobId, { checkpointKey: checkpointPrefix(jobId), classes: trained.labels });
+    await jobLifecycle.markSucceeded(prisma, jobId, { checkpointKey: checkpointPrefix(jobId), classes: trained.labels, checkpointBytes });
     log.info('job succeeded');
     return 'succeeded';
   } catch (err) {

@@ -4,7 +4,6 @@
 import type { Redis } from 'ioredis';
 import { ErrorCode, GraftError } from '@graft/spec';
 
-const windowMs = 60_000;
 
 export interface PredictRate {
   /** counts n predictions for the tenant, or throws 429 rate_limited with Retry-After */
@@ -13,7 +12,8 @@ export interface PredictRate {
   used(tenantId: string): Promise<number>;
 }
 
-export function predictRate(client: Redis, prefix: string): PredictRate {
+/** `windowMs` is a minute; tests shorten it to see the window roll over. */
+export function predictRate(client: Redis, prefix: string, windowMs = 60_000): PredictRate {
   const keyOf = (tenantId: string, now: number) => `${prefix}:rate:predict:${tenantId}:${Math.floor(now / windowMs)}`;
   return {
     async take(tenantId, n, limit) {

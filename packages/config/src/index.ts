@@ -38,6 +38,10 @@ export interface Config {
   tfjsBackend: string | undefined;
   /** GRAFT_ADMIN_KEY: the operator's key (all scopes); unset: only keys stored in Postgres */
   adminKey: string | undefined;
+  /** how often API and workers put back jobs the queue lost (packages/queue reconciler) */
+  reconcileIntervalMs: number;
+  /** a running job with no progress for this long is failed (the watchdog) */
+  jobStallTimeoutMs: number;
   /** where `npm start` writes the admin key it creates when there is none (0600) */
   adminKeyFile: string;
   /** quotas of a tenant created without them (POST /tenants); see apps/api/src/auth */
@@ -142,6 +146,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
     adminKey: optional(env, 'GRAFT_ADMIN_KEY'),
+    reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 30_000, 100),
+    jobStallTimeoutMs: int(env, 'JOB_STALL_TIMEOUT_MS', 30 * 60_000, 1_000),
     adminKeyFile: str(env, 'GRAFT_ADMIN_KEY_FILE', 'var/admin-key'),
     tenantDefaults: {
       maxConcurrentJobs: int(env, 'TENANT_MAX_CONCURRENT_JOBS', 4, 1),

@@ -1,21 +1,13 @@
 // A Redis of a test's own on a spare loopback port, to restart or kill (the shared one on 6379 is never
 // touched). No persistence: a restart comes back empty, as the embedded default runs it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from './ports.ts';
 
 export interface TestRedis {
   url: string;
   /** stops it (SIGKILL: nothing is saved) and starts it again, empty, on the same port */
   restartEmpty(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 function launch(port: number): Promise<ChildProcess> {

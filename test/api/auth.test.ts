@@ -2,6 +2,9 @@
 // scope (403) and with another tenant's key (404, never 403: it must not reveal that the thing exists).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Fastify from 'fastify';
+import auth, { publicRoutes } from '../../apps/api/src/auth/auth-plugin.ts';
+import errors from '../../apps/api/src/errors.ts';
 import { startTestApi } from '../support/api.ts';
 import { seedServedJob } from '../support/served-job.ts';
 import { makeImageFolderZip } from '../support/images.ts';
@@ -169,4 +172,29 @@ test('an http(s) dataset, source, validation or backbone URL on an internal IP l
   }
   const backbone = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://example.com/d.zip' }, backbone: { url: 'http://[::1]/model.json' } });
   assert.equal(backbone.body.error.details.field, 'backbone.url');
+});
+
+test('a plugin opts all its routes out of keys with publicRoutes(app); its siblings still need one', async () => {
+  const app = Fastify();
+  app.decorate('prisma', api.db.prisma);
+  await app.register(errors);
+  await app.register(auth, {});
+  await app.register(async (console) => {
+    publicRoutes(console);
+    console.get('/', async () => 'the console');
+    console.get('/assets/app.js', async () => 'js');
+  });
+  app.get('/private', { config: { scope: 'any' } }, async () => 'secret');
+  app.get('/undeclared', async () => 'admins only');
+  try {
+    assert.equal((await app.inject('/')).body, 'the console');
+    assert.equal((await app.inject('/assets/app.js')).statusCode, 200);
+    assert.equal((await app.inject('/private')).statusCode, 401);
+    const headers = { authorization: `Bearer ${api.key}` };
+    assert.equal((await app.inject({ url: '/private', headers })).body, 'secret');
+    assert.equal((await app.inject({ url: '/undeclared', headers })).statusCode, 403, 'a route that declares no scope needs admin');
+    assert.equal((await app.inject({ url: '/undeclared', headers: { authorization: `Bearer ${api.adminKey}` } })).statusCode, 200);
+  } finally {
+    await app.close();
+  }
 });

@@ -79,11 +79,11 @@ test('the predict window lives in Redis: two API processes share it, and it reco
   }
 });
 
-test('maxStorageBytes: an upload past the quota is 429 quota_exceeded and leaves nothing stored', async () => {
+test('maxStorageBytes: an upload past the quota is 429 quota_exceeded and leaves nothing stored; deleting a dataset frees room', async () => {
   const zip = await makeImageFolderZip({ perClass: 2, size: 16 });
   const t = await api.createTenant(['train'], { maxStorageBytes: Math.floor(zip.length * 1.5) });
   const http = api.as(t.key);
-  await http.post('/datasets').attach('file', zip, 'a.zip').expect(201);
+  const first = (await http.post('/datasets').attach('file', zip, 'a.zip').expect(201)).body.id;
   const refused = await http.post('/datasets').attach('file', zip, 'b.zip');
   assert.equal(refused.status, 429);
   assert.equal(refused.body.error.code, 'quota_exceeded');
@@ -91,6 +91,14 @@ test('maxStorageBytes: an upload past the quota is 429 quota_exceeded and leaves
   assert.ok(refused.headers['retry-after']);
   assert.equal(await api.db.prisma.dataset.count({ where: { tenantId: t.tenantId } }), 1);
   assert.equal((await http.get('/me').expect(200)).body.usage.storageBytes, zip.length);
+
+  // a dataset an active job uses stays; once the job ended it can go, and the room is back
+  const job = (await http.post('/jobs').send({ method: 'fine_tune', dataset: { id: first } }).expect(202)).body.id;
+  assert.equal((await http.delete(`/datasets/${first}`)).status, 409);
+  await http.delete(`/jobs/${job}`).expect(200);
+  await http.delete(`/datasets/${first}`).expect(204);
+  await http.get(`/datasets/${first}`).expect(404);
+  await http.post('/datasets').attach('file', zip, 'b.zip').expect(201);
 });
 
 test('maxStorageBytes: a checkpoint that would pass the quota fails its job with quota_exceeded before it is stored', async () => {

@@ -106,12 +106,38 @@ const datasets: RoutePlugin = async (app) => {
         response: { 200: ref(DatasetView), 404: ref(ErrorBody) },
       },
     },
-    async (req) => {
-      const dataset = isUuid(req.params.id) ? await app.prisma.dataset.findFirst({ where: { id: req.params.id, tenantId: req.principal.tenantId } }) : null;
-      if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${req.params.id}'`);
-      return toView(dataset);
+    async (req) => toView(await findDataset(req.params.id, req.principal.tenantId)),
+  );
+
+  app.delete(
+    '/datasets/:id',
+    {
+      config: { scope: 'train' },
+      schema: {
+        tags: ['datasets'],
+        summary: 'Delete an uploaded dataset (frees its bytes of the storage quota)',
+        description: 'Refused (409) while a queued or running job of the tenant uses it.',
+        params: Type.Object({ id: Type.String() }),
+        response: { 204: Type.Null(), 404: ref(ErrorBody), 409: ref(ErrorBody) },
+      },
+    },
+    async (req, reply) => {
+      const dataset = await findDataset(req.params.id, req.principal.tenantId);
+      const uses = (['dataset', 'source', 'validation'] as const).map((field) => ({ spec: { path: [field, 'id'], equals: dataset.id } }));
+      const user = await app.prisma.job.findFirst({ where: { tenantId: dataset.tenantId, status: { in: ['queued', 'running'] }, OR: uses }, select: { id: true } });
+      if (user) throw new GraftError(ErrorCode.conflict, `Dataset ${dataset.id} is used by job ${user.id}, which has not ended; cancel it or wait for it first`);
+      await app.prisma.dataset.delete({ where: { id: dataset.id } });
+      await app.storage.deletePrefix(datasetPrefix(dataset.id));
+      return reply.code(204).send(null);
     },
   );
+
+  /** The tenant's dataset, or 404 (also when another tenant has it). */
+  async function findDataset(id: string, tenantId: string): Promise<Dataset> {
+    const dataset = isUuid(id) ? await app.prisma.dataset.findFirst({ where: { id, tenantId } }) : null;
+    if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${id}'`);
+    return dataset;
+  }
 };
 
 export default datasets;

@@ -147,7 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
     adminKey: optional(env, 'GRAFT_ADMIN_KEY'),
     reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 30_000, 100),
-    jobStallTimeoutMs: int(env, 'JOB_STALL_TIMEOUT_MS', 30 * 60_000, 1_000),
+    jobStallTimeoutMs: int(env, 'JOB_STALL_TIMEOUT_MS', 60 * 60_000, 1_000),
     adminKeyFile: str(env, 'GRAFT_ADMIN_KEY_FILE', 'var/admin-key'),
     tenantDefaults: {
       maxConcurrentJobs: int(env, 'TENANT_MAX_CONCURRENT_JOBS', 4, 1),

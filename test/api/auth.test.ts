@@ -51,6 +51,7 @@ test('the table above covers every route the OpenAPI document says needs a key, 
   assert.deepEqual(secured.sort(), routes.map(([m, p]) => `${m} ${template(p)}`).sort());
   assert.deepEqual(open.sort(), ['get /healthz', 'get /readyz']);
   assert.match(doc.paths['/jobs'].post.description, /`train` scope/);
+  assert.equal(doc.paths['/jobs/{id}'].get.description.match(/Needs an API key/g).length, 1);
   assert.ok(doc.paths['/jobs'].post.responses['401'] && doc.paths['/jobs'].post.responses['403']);
 });
 

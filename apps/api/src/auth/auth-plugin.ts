@@ -51,6 +51,8 @@ function bearerOf(req: FastifyRequest): string | null {
 function documentSecurity(route: RouteOptions): void {
   if (!route.schema || route.schema.hide) return;
   const schema = route.schema as Record<string, unknown> & { response?: Record<string, unknown>; description?: string };
+  // the HEAD route Fastify adds for a GET shares its schema: document it once
+  if (schema.security) return;
   if (route.config?.public) {
     schema.security = [];
     return;

@@ -34,8 +34,17 @@ async function quotaPlugin(app: FastifyInstance): Promise<void> {
     if (tenant.maxStorageBytes === null) return Infinity;
     return Number(tenant.maxStorageBytes) - (await tenants.storedBytes(app.prisma, tenantId));
   };
+  const rate = predictRate(redis, app.config.queuePrefix);
+  // Predictions need no Redis: while it is away the rate is not counted (logged), rather than /predict failing.
+  const unavailable = (err: unknown) => {
+    if (err instanceof GraftError) throw err;
+    app.log.warn({ err }, 'predict rate not counted: Redis is not answering');
+  };
   app.decorate('quotas', {
-    predict: predictRate(redis, app.config.queuePrefix),
+    predict: {
+      take: (tenantId, n, limit) => rate.take(tenantId, n, limit).catch(unavailable),
+      used: (tenantId) => rate.used(tenantId).catch((err) => (unavailable(err), 0)),
+    },
     storageLeft,
     async checkStorage(tenantId, adding) {
       const left = await storageLeft(tenantId);

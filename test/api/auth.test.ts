@@ -31,6 +31,7 @@ const routes: [method: 'get' | 'post' | 'delete', path: string, scope: Scope][] 
   ['post', '/predict', 'predict'],
   ['post', '/datasets', 'train'],
   ['get', `/datasets/${dataset.id}`, 'train'],
+  ['get', `/datasets/${dataset.id}/summary`, 'train'],
   ['delete', `/datasets/${dataset.id}`, 'train'],
   ['get', '/backbones', 'any'],
   ['get', '/me', 'any'],

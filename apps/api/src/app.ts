@@ -17,6 +17,8 @@ import health from './routes/health.ts';
 import predict from './routes/predict.ts';
 import modelDownload from './routes/model-download.ts';
 import report from './routes/report.ts';
+import datasetSummary from './routes/dataset-summary.ts';
+import consolePage from './routes/console.ts';
 import auth from './auth/auth-plugin.ts';
 import quotas from './quotas/quota-plugin.ts';
 import tenants from './routes/tenants.ts';
@@ -73,6 +75,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(predict);
   await app.register(modelDownload);
   await app.register(report);
+  await app.register(datasetSummary);
+  await app.register(consolePage);
   await app.register(tenants);
   return app;
 }

@@ -37,6 +37,13 @@ async function* checkedArchive(file: AsyncIterable<Buffer>): AsyncGenerator<Buff
   }
 }
 
+/** The tenant's dataset, or 404 (also when another tenant has it: never reveal that it exists). */
+export async function findDataset(app: Parameters<RoutePlugin>[0], id: string, tenantId: string): Promise<Dataset> {
+  const dataset = isUuid(id) ? await app.prisma.dataset.findFirst({ where: { id, tenantId } }) : null;
+  if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${id}'`);
+  return dataset;
+}
+
 const toView = (d: Dataset) => ({ id: d.id, filename: d.filename, sizeBytes: Number(d.sizeBytes), createdAt: d.createdAt.toISOString() });
 
 const datasets: RoutePlugin = async (app) => {
@@ -106,7 +113,7 @@ const datasets: RoutePlugin = async (app) => {
         response: { 200: ref(DatasetView), 404: ref(ErrorBody) },
       },
     },
-    async (req) => toView(await findDataset(req.params.id, req.principal.tenantId)),
+    async (req) => toView(await findDataset(app, req.params.id, req.principal.tenantId)),
   );
 
   app.delete(
@@ -122,7 +129,7 @@ const datasets: RoutePlugin = async (app) => {
       },
     },
     async (req, reply) => {
-      const dataset = await findDataset(req.params.id, req.principal.tenantId);
+      const dataset = await findDataset(app, req.params.id, req.principal.tenantId);
       const uses = (['dataset', 'source', 'validation'] as const).map((field) => ({ spec: { path: [field, 'id'], equals: dataset.id } }));
       const user = await app.prisma.job.findFirst({ where: { tenantId: dataset.tenantId, status: { in: ['queued', 'running'] }, OR: uses }, select: { id: true } });
       if (user) throw new GraftError(ErrorCode.conflict, `Dataset ${dataset.id} is used by job ${user.id}, which has not ended; cancel it or wait for it first`);
@@ -131,13 +138,6 @@ const datasets: RoutePlugin = async (app) => {
       return reply.code(204).send(null);
     },
   );
-
-  /** The tenant's dataset, or 404 (also when another tenant has it). */
-  async function findDataset(id: string, tenantId: string): Promise<Dataset> {
-    const dataset = isUuid(id) ? await app.prisma.dataset.findFirst({ where: { id, tenantId } }) : null;
-    if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${id}'`);
-    return dataset;
-  }
 };
 
 export default datasets;

@@ -1,4 +1,4 @@
-// `npm start`: applies the migrations once, then runs the API and one worker as child processes
+// `npm start`: applies the migrations once, creates the admin key on a fresh install, then runs the API and one worker as child processes
 // (through tsx: there is no build step). SIGTERM/SIGINT are passed on so both shut down gracefully;
 // if either one dies, the other is stopped too and we exit, so a supervisor sees the failure.
 import { spawn } from 'node:child_process';
@@ -18,6 +18,13 @@ const migration = await exited(run('packages/db/src/migrate-cli.ts'));
 if (migration.code !== 0) {
   console.error(`graft: migrations failed (${migration.signal ?? `exit code ${migration.code}`}); nothing started`);
   process.exit(migration.code || 1);
+}
+
+// Without GRAFT_ADMIN_KEY and without an admin key yet, create one (printed once, written to var/admin-key).
+const bootstrap = await exited(run('apps/api/src/auth/bootstrap-cli.ts'));
+if (bootstrap.code !== 0) {
+  console.error(`graft: creating the admin key failed (${bootstrap.signal ?? `exit code ${bootstrap.code}`}); nothing started`);
+  process.exit(bootstrap.code || 1);
 }
 
 const children = new Map([

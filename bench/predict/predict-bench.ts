@@ -55,7 +55,9 @@ async function main() {
   const storageDir = await mkdtemp(path.join(tmpdir(), 'graft-bench-predict-'));
   await migrate(dbUrl);
   const prisma = createPrisma(dbUrl);
-  const config = loadConfig({ ...process.env, DATABASE_URL: dbUrl, STORAGE_URL: `file://${storageDir}`, QUEUE_PREFIX: `graft-bench-${randomBytes(3).toString('hex')}` });
+  // the operator's key: the job below is in the default tenant, which has no predictPerMinute quota
+  const adminKey = `graft_bench_${randomBytes(16).toString('hex')}`;
+  const config = loadConfig({ ...process.env, DATABASE_URL: dbUrl, STORAGE_URL: `file://${storageDir}`, QUEUE_PREFIX: `graft-bench-${randomBytes(3).toString('hex')}`, GRAFT_ADMIN_KEY: adminKey });
   const queue = createJobQueue(config);
   const storage = openStorage(config);
   const app = await buildApp({ config, prisma, queue, storage, logger: pino({ level: 'warn' }) });
@@ -69,12 +71,13 @@ async function main() {
     const image = (await encodeImage(renderPattern(defaultPatterns[0]!, mulberry32(1), { size }), size, 'jpeg')).toString('base64');
     const one = JSON.stringify({ jobId, images: [image] });
     const thirtyTwo = JSON.stringify({ jobId, images: Array(32).fill(image) });
-    const post = (body: string) => ({ url: `${url}/predict`, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` };
+    const post = (body: string) => ({ url: `${url}/predict`, method: 'POST' as const, headers, body });
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: one });
+      const res = await fetch(`${url}/predict`, { method: 'POST', headers, body: one });
       if (!res.ok) throw new Error(`warm-up failed: ${res.status} ${await res.text()}`);
     }
-    await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: thirtyTwo });
+    await fetch(`${url}/predict`, { method: 'POST', headers, body: thirtyTwo });
 
     const single = await autocannon({ ...post(one), connections: 1, duration: seconds });
     // /healthz polled during the 200-connection run shows whether the event loop stays free

@@ -17,7 +17,7 @@ const small = { imageSize: 32, epochs: 2, batchSize: 8, seed: 1, trainableBlocks
 
 /** The job's events until the server ends the stream (at the job's end). */
 async function eventsOf(jobId: string, onEvent?: (e: StreamEvent) => void): Promise<StreamEvent[]> {
-  const { status, contentType, events } = await followEvents(`${api.url}/jobs/${jobId}/events`, onEvent).done;
+  const { status, contentType, events } = await followEvents(`${api.url}/jobs/${jobId}/events`, api.headers, onEvent).done;
   assert.equal(status, 200);
   assert.equal(contentType, 'text/event-stream');
   return events;

@@ -19,7 +19,7 @@ const until = async (cond: () => boolean, what: string) => {
 test('the stream delivers queued -> running -> progress -> epochs -> succeeded, then closes', async () => {
   const { body: job } = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://x/d.zip' } }).expect(202);
   await api.queue.remove(job.id); // no worker in this file: the lifecycle plays its part
-  const stream = followEvents(`${api.url}/jobs/${job.id}/events`);
+  const stream = followEvents(`${api.url}/jobs/${job.id}/events`, api.headers);
   await stream.firstEvent;
   const jobEvents = () => stream.events.filter((e) => e.event === 'job').map((e) => e.data);
   assert.equal(jobEvents()[0]?.status, 'queued');
@@ -49,7 +49,7 @@ test('the stream delivers queued -> running -> progress -> epochs -> succeeded, 
 test('a stream on a job that already ended sends its final state and closes; an unknown job is 404', async () => {
   const { body: job } = await api.http.post('/jobs').send({ method: 'fine_tune', dataset: { url: 'https://x/d.zip' } }).expect(202);
   await api.http.delete(`/jobs/${job.id}`).expect(200);
-  const stream = followEvents(`${api.url}/jobs/${job.id}/events`);
+  const stream = followEvents(`${api.url}/jobs/${job.id}/events`, api.headers);
   assert.equal((await stream.done).status, 200);
   assert.deepEqual(stream.events.map((e) => [e.event, e.data.status]), [['job', 'cancelled']]);
 

@@ -23,7 +23,9 @@ test('GET /healthz and GET /readyz answer when Postgres and Redis are up', async
 
 test('with Postgres and Redis down: /healthz 200, /readyz and POST /jobs 503 not_ready, other routes 500 internal_error without internals', async () => {
   // Nothing listens on port 1.
-  const config = loadConfig({ ...process.env, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/graft', REDIS_URL: 'redis://127.0.0.1:1' });
+  // The operator's key from the environment is checked without Postgres.
+  const adminKey = 'graft_operator_key_for_this_test';
+  const config = loadConfig({ ...process.env, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/graft', REDIS_URL: 'redis://127.0.0.1:1', GRAFT_ADMIN_KEY: adminKey });
   const prisma = createPrisma(config.databaseUrl);
   // Our own connection, to drop it at the end: Queue.close() never settles while Redis is unreachable.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -33,7 +35,7 @@ test('with Postgres and Redis down: /healthz 200, /readyz and POST /jobs 503 not
   const app = await buildApp({ config, prisma, queue, storage: openStorage({ ...config, storageUrl: `file://${api.storageDir}` }), logger: pino({ level: 'silent' }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {
-    const http = supertest(app.server);
+    const http = supertest.agent(app.server).set('authorization', `Bearer ${adminKey}`);
     await http.get('/healthz').expect(200);
     const ready = await http.get('/readyz');
     assert.equal(ready.status, 503);

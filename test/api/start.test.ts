@@ -4,23 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dropDatabase } from '@graft/db';
 import { serverUrl } from '../support/db.ts';
+import { freePort } from '../support/ports.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('npm start migrates an empty database, serves /readyz, and exits 0 on SIGTERM', async () => {
   const port = await freePort();
@@ -28,7 +20,7 @@ test('npm start migrates an empty database, serves /readyz, and exits 0 on SIGTE
   const storage = await mkdtemp(path.join(tmpdir(), 'graft-start-'));
   const child = spawn(process.execPath, ['scripts/start.mjs'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, QUEUE_PREFIX: `graft-test-start-${randomBytes(4).toString('hex')}`, STORAGE_URL: `file://${storage}`, LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, QUEUE_PREFIX: `graft-test-start-${randomBytes(4).toString('hex')}`, STORAGE_URL: `file://${storage}`, LOG_LEVEL: 'warn', GRAFT_ADMIN_KEY: '', GRAFT_ADMIN_KEY_FILE: path.join(storage, 'admin-key') },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a failed test can stop the API and worker too
   });
@@ -46,7 +38,15 @@ test('npm start migrates an empty database, serves /readyz, and exits 0 on SIGTE
     }
     assert.equal(ready?.status, 200, `not ready; output:\n${output}`);
     assert.deepEqual(await ready.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
-    assert.match(output, /applied \d+_init \(database created\)/);
+    assert.match(output, /applied \d+_init, \d+_tenants \(database created\)/);
+    // a fresh install prints its admin key once and leaves it in a file only its owner can read
+    const keyFile = path.join(storage, 'admin-key');
+    const adminKey = (await readFile(keyFile, 'utf8')).trim();
+    assert.ok(output.includes(adminKey), 'the key is printed');
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    const me = await fetch(`http://127.0.0.1:${port}/me`, { headers: { authorization: `Bearer ${adminKey}` } });
+    assert.equal(me.status, 200);
+    assert.equal((await me.json()).isAdmin, true);
 
     const stopAsked = Date.now();
     child.kill('SIGTERM');

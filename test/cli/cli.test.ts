@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { killWorker } from '../support/service.ts';
@@ -15,9 +15,12 @@ const main = path.resolve(import.meta.dirname, '../../apps/cli/src/main.ts');
 let job: ServedJob;
 let dir: string;
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+const cli = (...args: string[]) => cliWith({}, ...args);
+
+/** `env` on top of GRAFT_URL and the test tenant's GRAFT_API_KEY. */
+function cliWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], { env: { ...process.env, GRAFT_URL: api.url }, cwd: dir }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), main, ...args], { env: { ...process.env, GRAFT_URL: api.url, GRAFT_API_KEY: api.key, ...env }, cwd: dir }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -67,6 +70,17 @@ test('errors are one readable line and a non-zero exit code', async () => {
   const u = await cli('predict', job.id);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /needs a job id and at least one image/);
+  const noKey = await cliWith({ GRAFT_API_KEY: '' }, 'metrics', job.id);
+  assert.equal(noKey.code, 1);
+  assert.match(noKey.stderr, /^error: unauthorized: .*set GRAFT_API_KEY/);
+  // the admin key npm start leaves in var/admin-key is used when GRAFT_API_KEY is unset
+  await mkdir(path.join(dir, 'var'), { recursive: true });
+  await writeFile(path.join(dir, 'var', 'admin-key'), `${api.key}\n`);
+  try {
+    assert.equal((await cliWith({ GRAFT_API_KEY: '' }, 'metrics', job.id)).code, 0);
+  } finally {
+    await rm(path.join(dir, 'var'), { recursive: true, force: true });
+  }
 });
 
 test('submit uploads a local archive and --watch follows the real job to the end with a progress bar', async () => {

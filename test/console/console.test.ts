@@ -84,7 +84,7 @@ test('upload, train, watch, try and download through the console', { timeout: 12
 
   // The key is entered once and then sent with every API call.
   await page.getByRole('button', { name: 'API key' }).click();
-  await page.getByLabel('Key', { exact: true }).fill('test-key-123');
+  await page.getByLabel('Key', { exact: true }).fill(api.key);
   await page.getByRole('button', { name: 'Save' }).click();
 
   // Upload through the file picker: 2 classes of 8 images and one file a job skips.
@@ -181,7 +181,7 @@ test('upload, train, watch, try and download through the console', { timeout: 12
 
   assert.deepEqual(foreign, [], 'every request stays on the service origin');
   assert.ok(apiRequests.length > 5);
-  const keyless = apiRequests.filter((r) => r.authorization !== 'Bearer test-key-123');
+  const keyless = apiRequests.filter((r) => r.authorization !== `Bearer ${api.key}`);
   assert.deepEqual(keyless, [], 'every API call carries the key');
   assert.deepEqual(pageErrors, []);
   assert.deepEqual(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), []);

@@ -14,6 +14,9 @@ import { assertFails, scratch, type Scratch } from '../support/dataset-cases.ts'
 import { serveBuffer, startServer, type TestServer } from '../support/http-server.ts';
 import { startS3, type TestS3 } from '../support/s3.ts';
 
+// The test server is on loopback, which the fetcher refuses unless the operator admits it.
+process.env.FETCH_ALLOW = '127.0.0.1';
+
 let s: Scratch;
 let server: TestServer;
 let zip: Buffer;
@@ -122,6 +125,23 @@ describe('http(s)', () => {
 });
 
 describe('url_not_allowed', () => {
+  test('without FETCH_ALLOW a loopback server is refused before anything reaches it, as the job error says', async () => {
+    let hits = 0;
+    const counted = await startServer({ '/data.zip': (req, res) => (hits++, serveBuffer(zip)(req, res)) });
+    const allow = process.env.FETCH_ALLOW;
+    delete process.env.FETCH_ALLOW;
+    try {
+      const port = new URL(counted.url('/')).port;
+      for (const host of ['127.0.0.1', '2130706433', '0x7f000001', '127.1', '[::ffff:127.0.0.1]', 'localhost']) {
+        await assertFails(fromUrl(`http://${host}:${port}/data.zip`), s, 'url_not_allowed', /is not allowed: .* is not a public address \((loopback|IPv4-mapped IPv6)\)/, /FETCH_ALLOW/);
+      }
+      assert.equal(hits, 0);
+    } finally {
+      process.env.FETCH_ALLOW = allow;
+      await counted.close();
+    }
+  });
+
   test('other schemes and malformed URLs', async () => {
     for (const url of ['ftp://example.com/data.zip', 'gopher://x/y', 'javascript:alert(1)', 'data:application/zip;base64,UEsDBA==']) {
       await assertFails(fromUrl(url), s, 'url_not_allowed', /are not supported; use http\(s\):\/\/…, s3:\/\/bucket\/key or file:\/\//);

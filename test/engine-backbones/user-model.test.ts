@@ -13,6 +13,9 @@ import { loadBackbone } from '../../packages/engine/src/backbones/index.ts';
 
 let dir: string;
 let server: Server;
+let hits = 0;
+// the model server is on loopback, which the backbone fetcher refuses unless the operator admits it
+process.env.FETCH_ALLOW = '127.0.0.1';
 let baseUrl: string;
 let reference: tf.LayersModel;
 
@@ -45,6 +48,7 @@ before(async () => {
   reference = tinyCnn();
   await saveToFolder(reference, dir);
   server = createServer(async (req, res) => {
+    hits++;
     try {
       res.end(await readFile(path.join(dir, path.basename(req.url ?? ''))));
     } catch {
@@ -89,6 +93,15 @@ test('the same model by http:// URL loads; wrong sizes and places are refused cl
   await assert.rejects(loadBackbone({ url: `${baseUrl}/model.json` }, { imageSize: 64 }), (e: unknown) => e instanceof GraftError && e.code === 'invalid_hyperparameters');
   await assert.rejects(loadBackbone({ url: `${baseUrl}/missing.json` }, {}), (e: unknown) => e instanceof GraftError && e.code === 'backbone_load_failed');
   await assert.rejects(loadBackbone({ url: 'ftp://example.com/model.json' }, {}), (e: unknown) => e instanceof GraftError && e.code === 'url_not_allowed');
+  // without FETCH_ALLOW the same loopback URL is refused before anything reaches the server
+  const before = hits;
+  delete process.env.FETCH_ALLOW;
+  try {
+    await assert.rejects(loadBackbone({ url: `${baseUrl}/model.json` }, {}), (e: unknown) => e instanceof GraftError && e.code === 'url_not_allowed' && /FETCH_ALLOW/.test(e.message));
+    assert.equal(hits, before);
+  } finally {
+    process.env.FETCH_ALLOW = '127.0.0.1';
+  }
   const url = pathToFileURL(path.join(dir, 'model.json')).href;
   await assert.rejects(loadBackbone({ url }, { allowedFileRoot: path.join(dir, 'elsewhere') }), (e: unknown) => e instanceof GraftError && e.code === 'url_not_allowed');
 });

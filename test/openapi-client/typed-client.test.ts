@@ -26,8 +26,8 @@ import type { paths } from './graft-api.ts';
 
 type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-export async function submitWaitPredict(baseUrl: string, datasetUrl: string, image: string) {
-  const client = createClient<paths>({ baseUrl });
+export async function submitWaitPredict(baseUrl: string, datasetUrl: string, image: string, apiKey = process.env.GRAFT_API_KEY) {
+  const client = createClient<paths>({ baseUrl, headers: { authorization: \`Bearer \${apiKey}\` } });
   const submitted = await client.POST('/jobs', {
     body: { method: 'fine_tune', dataset: { url: datasetUrl }, hyperparameters: { imageSize: 64, epochs: 5, seed: 1 } },
   });
@@ -75,10 +75,14 @@ interface GeneratedUsage {
     baseUrl: string,
     datasetUrl: string,
     image: string,
+    apiKey: string,
   ): Promise<{ status: string; accuracy?: number; label: string; predictions: number; notFoundCode?: string; zipBytes: number; onnxBytes: number; reportHasCurves: boolean }>;
 }
 
 after(() => rm(dir, { recursive: true, force: true }));
+
+// the dataset server is on loopback, which the API and the worker refuse unless the operator admits it
+process.env.FETCH_ALLOW = '127.0.0.1';
 
 test('a client generated from /openapi.json type-checks and submits, waits for and predicts with a real job', async () => {
   const api = await startTestApi();
@@ -101,7 +105,7 @@ test('a client generated from /openapi.json type-checks and submits, waits for a
     const rand = mulberry32(9);
     const image = (await encodeImage(renderPattern(defaultPatterns[0]!, rand, { size: 64 }), 64)).toString('base64');
     const { submitWaitPredict } = (await import(path.join(dir, 'usage.ts'))) as GeneratedUsage;
-    const result = await submitWaitPredict(api.url, server.url('/data.zip'), image);
+    const result = await submitWaitPredict(api.url, server.url('/data.zip'), image, api.key);
     assert.equal(result.status, 'succeeded');
     assert.equal(result.predictions, 2);
     assert.equal(result.label, defaultPatterns[0]!.name);

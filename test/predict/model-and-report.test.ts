@@ -22,7 +22,7 @@ const binary = (stream: NodeJS.ReadableStream, cb: (body: Buffer) => void) => {
 };
 
 async function download(path: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
-  const res = await fetch(api.url + path);
+  const res = await fetch(api.url + path, { headers: api.headers });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 

@@ -24,6 +24,8 @@ async function expectedScores(bytes: Buffer[]): Promise<number[][]> {
   return out;
 }
 
+// the image server is on loopback, which the fetcher refuses unless the operator admits it
+process.env.FETCH_ALLOW = '127.0.0.1';
 const api: TestApi = await startTestApi();
 
 before(async () => {
@@ -102,6 +104,20 @@ test('refusals name what is wrong', async () => {
   await refuse({ jobId: job.id, images: [b64, '%%%not base64%%%'] }, 400, 'validation_error', /images\[1\]/);
   await refuse({ jobId: job.id, images: [{ url: 'file:///etc/passwd' }] }, 400, 'url_not_allowed', /images\[0\].*http/);
   await refuse({ jobId: job.id, images: [{ url: 'ftp://example.com/a.png' }] }, 400, 'url_not_allowed', /images\[0\]/);
+  // internal addresses, whatever the notation; the loopback one is never reached
+  let hits = 0;
+  const server = await startServer({ '/cat.png': (req, res) => (hits++, serveBuffer(images[0]!, 'image/png')(req, res)) });
+  const port = new URL(server.url('/')).port;
+  delete process.env.FETCH_ALLOW;
+  try {
+    for (const host of ['127.0.0.1', '2130706433', '[::ffff:127.0.0.1]', 'localhost', '169.254.169.254', '10.0.0.1', '[fd00::1]']) {
+      await refuse({ jobId: job.id, images: [b64, { url: `http://${host}:${port}/cat.png` }] }, 400, 'url_not_allowed', /images\[1\]\.url: .*not a public address.*FETCH_ALLOW/);
+    }
+    assert.equal(hits, 0);
+  } finally {
+    process.env.FETCH_ALLOW = '127.0.0.1';
+    await server.close();
+  }
   await refuse({ jobId: job.id, images: Array(65).fill(b64) }, 413, 'payload_too_large', /at most 64/);
   await refuse({ jobId: job.id, images: [b64], topK: 4 }, 400, 'validation_error', /topK.*3/);
   await refuse({ jobId: job.id, images: [] }, 400, 'validation_error', /images/);

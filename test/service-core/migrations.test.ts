@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
-import { defaultMigrationsDir, dropDatabase, migrate } from '@graft/db';
+import { LEGACY_TENANT_ID, defaultMigrationsDir, dropDatabase, migrate } from '@graft/db';
 import { createTestDatabase, serverUrl } from '../support/db.ts';
 
 test('migrate creates the database, applies every migration once and records them like Prisma', async () => {
@@ -12,7 +13,7 @@ test('migrate creates the database, applies every migration once and records the
   try {
     const first = await migrate(url);
     assert.equal(first.createdDatabase, true);
-    assert.deepEqual(first.applied, ['20261127000000_init']);
+    assert.deepEqual(first.applied, ['20261127000000_init', '20261201120000_tenants']);
     const again = await migrate(url);
     assert.deepEqual(again, { applied: [], createdDatabase: false });
 
@@ -20,7 +21,8 @@ test('migrate creates the database, applies every migration once and records the
     await client.connect();
     try {
       const { rows } = await client.query('SELECT * FROM "_prisma_migrations"');
-      assert.equal(rows.length, 1);
+      assert.equal(rows.length, 2);
+      rows.sort((a, b) => a.migration_name.localeCompare(b.migration_name));
       const sql = await readFile(path.join(defaultMigrationsDir, '20261127000000_init', 'migration.sql'));
       assert.equal(rows[0].checksum, createHash('sha256').update(sql).digest('hex'));
       assert.equal(rows[0].migration_name, '20261127000000_init');
@@ -29,7 +31,7 @@ test('migrate creates the database, applies every migration once and records the
       assert.equal(rows[0].applied_steps_count, 1);
       assert.match(rows[0].id, /^[0-9a-f-]{36}$/);
       const tables = await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
-      assert.deepEqual(tables.rows.map((r) => r.tablename), ['Dataset', 'EpochMetric', 'Evaluation', 'Job', '_prisma_migrations']);
+      assert.deepEqual(tables.rows.map((r) => r.tablename), ['ApiKey', 'Dataset', 'EpochMetric', 'Evaluation', 'Job', 'Tenant', '_prisma_migrations']);
     } finally {
       await client.end();
     }
@@ -42,7 +44,7 @@ test('concurrent starts (API and worker together) migrate once', async () => {
   const url = `${serverUrl}/graft_migrate_race_${process.pid}_${Date.now()}`;
   try {
     const results = await Promise.all([migrate(url), migrate(url), migrate(url)]);
-    assert.deepEqual(results.flatMap((r) => r.applied), ['20261127000000_init']);
+    assert.deepEqual(results.flatMap((r) => r.applied), ['20261127000000_init', '20261201120000_tenants']);
   } finally {
     await dropDatabase(url);
   }
@@ -55,4 +57,28 @@ test('the generated Prisma client works on the migrated schema', async () => {
   await prisma.epochMetric.create({ data: { jobId: job.id, epoch: 1, loss: 0.5, extra: { domainLoss: 0.1 } } });
   const read = await prisma.job.findUniqueOrThrow({ where: { id: job.id }, include: { epochs: true } });
   assert.equal(read.epochs[0]!.loss, 0.5);
+});
+
+test('rows from before tenants belong to the legacy tenant, with no quotas', async () => {
+  const url = `${serverUrl}/graft_migrate_legacy_${process.pid}_${Date.now()}`;
+  const only = async (name: string) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'graft-migrations-'));
+    await cp(path.join(defaultMigrationsDir, name), path.join(dir, name), { recursive: true });
+    return dir;
+  };
+  try {
+    await migrate(url, { migrationsDir: await only('20261127000000_init') });
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`INSERT INTO "Job" (id, method, spec, "updatedAt") VALUES (gen_random_uuid(), 'fine_tune', '{}', now())`);
+      await migrate(url);
+      const { rows } = await client.query('SELECT j."tenantId", t.name, t."maxConcurrentJobs" FROM "Job" j JOIN "Tenant" t ON t.id = j."tenantId"');
+      assert.deepEqual(rows, [{ tenantId: LEGACY_TENANT_ID, name: 'default', maxConcurrentJobs: null }]);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await dropDatabase(url);
+  }
 });

@@ -11,7 +11,10 @@ export interface ServedJob extends TinyCheckpoint {
 }
 
 /** `checkpoint`: serve these files (e.g. a trained model's) instead of a tiny random classifier. */
-export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' | 'running' | 'failed'; seed?: number; checkpoint?: TinyCheckpoint } = {}): Promise<ServedJob> {
+export async function seedServedJob(
+  api: TestApi,
+  opts: { status?: 'succeeded' | 'running' | 'failed'; seed?: number; checkpoint?: TinyCheckpoint; tenantId?: string } = {},
+): Promise<ServedJob> {
   const tiny = opts.checkpoint ?? (await makeTinyCheckpoint({ seed: opts.seed }));
   const id = randomUUID();
   const prefix = `jobs/${id}/model/`;
@@ -21,6 +24,7 @@ export async function seedServedJob(api: TestApi, opts: { status?: 'succeeded' |
   await api.db.prisma.job.create({
     data: {
       id,
+      tenantId: opts.tenantId ?? api.tenantId,
       method: 'fine_tune',
       status,
       progress: done ? 1 : 0.4,

@@ -15,12 +15,18 @@ export interface EventFollower {
   done: Promise<{ status: number; contentType: string | null; events: StreamEvent[] }>;
 }
 
-export function followEvents(url: string, onEvent: (e: StreamEvent) => void = () => undefined, timeoutMs = 180_000): EventFollower {
+/** `headers` carry the API key (TestApi.headers). */
+export function followEvents(
+  url: string,
+  headers: Record<string, string>,
+  onEvent: (e: StreamEvent) => void = () => undefined,
+  timeoutMs = 180_000,
+): EventFollower {
   const events: StreamEvent[] = [];
   let first!: () => void;
   const firstEvent = new Promise<void>((resolve) => (first = resolve));
   const done = (async () => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     for await (const m of readEvents(res)) {
       const e = { event: m.event, data: JSON.parse(m.data) as Record<string, unknown> };
       events.push(e);

@@ -19,6 +19,9 @@ import modelDownload from './routes/model-download.ts';
 import report from './routes/report.ts';
 import datasetSummary from './routes/dataset-summary.ts';
 import consolePage from './routes/console.ts';
+import auth from './auth/auth-plugin.ts';
+import quotas from './quotas/quota-plugin.ts';
+import tenants from './routes/tenants.ts';
 
 export interface AppDeps {
   config: Config;
@@ -59,6 +62,9 @@ export async function buildApp(deps: AppDeps) {
   // Bodies are JSON (or multipart where a route registers it); anything else is 415, not a string body.
   app.removeContentTypeParser('text/plain');
   await app.register(errors);
+  // before every route: its hooks document and enforce each route's key and scope
+  await app.register(auth, { adminKey: deps.config.adminKey });
+  await app.register(quotas);
   await app.register(openapi);
 
   await app.register(jobs);
@@ -71,5 +77,6 @@ export async function buildApp(deps: AppDeps) {
   await app.register(report);
   await app.register(datasetSummary);
   await app.register(consolePage);
+  await app.register(tenants);
   return app;
 }

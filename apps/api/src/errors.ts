@@ -10,11 +10,15 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.validation]: 400,
   [ErrorCode.invalidJson]: 400,
   [ErrorCode.unknownBackbone]: 400,
+  [ErrorCode.unauthorized]: 401,
+  [ErrorCode.forbidden]: 403,
   [ErrorCode.notFound]: 404,
   [ErrorCode.conflict]: 409,
   [ErrorCode.payloadTooLarge]: 413,
   [ErrorCode.unsupportedMediaType]: 415,
   [ErrorCode.notAnArchive]: 415,
+  [ErrorCode.quotaExceeded]: 429,
+  [ErrorCode.rateLimited]: 429,
   [ErrorCode.notReady]: 503,
   [ErrorCode.internal]: 500,
 };
@@ -55,6 +59,9 @@ async function errorsPlugin(app: FastifyInstance): Promise<void> {
     if (err instanceof GraftError) {
       const status = statusOf[err.code] ?? 400;
       if (status >= 500) req.log.error({ err }, 'request failed');
+      if (status === 401) reply.header('www-authenticate', 'Bearer');
+      const retryAfter = (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+      if (status === 429 && retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
       return reply.code(status).send(body(err.code, err.message, err.details));
     }
     const known = translate(err);

@@ -3,6 +3,8 @@
 import { ErrorCode, GraftError, methodsNeedingSource, type DatasetRef, type JobSpec } from '@graft/spec';
 import type { PrismaClient } from '@graft/db';
 import type { BackboneInfo, ListedBackbone } from '@graft/engine';
+import type { Principal } from './auth/principal.ts';
+import { checkSpecUrls, type UrlPolicyContext } from './auth/url-policy.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -12,9 +14,10 @@ function invalid(field: string, message: string): GraftError {
   return new GraftError(ErrorCode.validation, message, { field });
 }
 
-async function checkDatasetRef(prisma: PrismaClient, field: string, ref: DatasetRef | undefined): Promise<void> {
+/** An uploaded dataset of the caller's tenant (another tenant's id reads as unknown). */
+async function checkDatasetRef(prisma: PrismaClient, tenantId: string, field: string, ref: DatasetRef | undefined): Promise<void> {
   if (!ref || !('id' in ref)) return;
-  const found = isUuid(ref.id) && (await prisma.dataset.findUnique({ where: { id: ref.id }, select: { id: true } }));
+  const found = isUuid(ref.id) && (await prisma.dataset.findFirst({ where: { id: ref.id, tenantId }, select: { id: true } }));
   if (!found) throw invalid(`${field}.id`, `${field}.id '${ref.id}' is not an uploaded dataset; upload the archive with POST /datasets and use the id it returns`);
 }
 
@@ -28,7 +31,13 @@ function checkImageSize(spec: JobSpec, backbone: BackboneInfo): void {
   }
 }
 
-export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; backbones: readonly ListedBackbone[] }): Promise<void> {
+export interface SpecCheckContext extends Omit<UrlPolicyContext, 'principal'> {
+  prisma: PrismaClient;
+  backbones: readonly ListedBackbone[];
+  principal: Principal;
+}
+
+export async function checkJobSpec(spec: JobSpec, ctx: SpecCheckContext): Promise<void> {
   const needsSource = methodsNeedingSource.includes(spec.method);
   if (needsSource && !spec.source) {
     throw invalid('source', `source is required for method ${spec.method}: give the labelled source-domain archive as source: { url } or { id }`);
@@ -54,7 +63,9 @@ export async function checkJobSpec(spec: JobSpec, ctx: { prisma: PrismaClient; b
     }
     checkImageSize(spec, backbone);
   }
-  await checkDatasetRef(ctx.prisma, 'dataset', spec.dataset);
-  await checkDatasetRef(ctx.prisma, 'source', spec.source);
-  await checkDatasetRef(ctx.prisma, 'validation', spec.validation);
+  const { tenantId } = ctx.principal;
+  await checkDatasetRef(ctx.prisma, tenantId, 'dataset', spec.dataset);
+  await checkDatasetRef(ctx.prisma, tenantId, 'source', spec.source);
+  await checkDatasetRef(ctx.prisma, tenantId, 'validation', spec.validation);
+  checkSpecUrls(spec, ctx);
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '@graft/config';
 import { createPrisma, migrate } from '@graft/db';
-import { createJobQueue } from '@graft/queue';
+import { createJobQueue, reconcileSettings, startReconciler, type Reconciler } from '@graft/queue';
 import { openStorage } from '@graft/storage';
 import { buildApp } from './app.ts';
 
@@ -26,11 +26,13 @@ queue.on('error', (err) => logger.warn({ err }, 'queue connection error'));
 const storage = openStorage(config);
 const app = await buildApp({ config, prisma, queue, storage, logger });
 
+let reconciler: Reconciler | undefined;
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  reconciler?.stop();
   // Stop accepting requests and finish the ones in flight, then release connections.
   await app.close();
   // queue.close() never settles while Redis is unreachable: do not let that block the exit.
@@ -41,4 +43,6 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
 
 await app.listen({ port: config.port, host: config.host });
+// also here, so a deployment whose workers are all down still gets its lost jobs back in the queue
+reconciler = startReconciler({ prisma, queue }, reconcileSettings(config), logger);
 logger.info({ storage: storage.description, queuePrefix: config.queuePrefix }, 'graft api ready; docs at /docs');

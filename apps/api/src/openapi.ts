@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { sharedSchemas } from './schemas.ts';
+import { bearerScheme, publicRoutes } from './auth/auth-plugin.ts';
 
 async function openapiPlugin(app: FastifyInstance): Promise<void> {
   for (const s of sharedSchemas) app.addSchema(s);
@@ -22,13 +23,24 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
         { name: 'predict', description: 'Predictions with a trained model' },
         { name: 'backbones', description: 'Pretrained backbones' },
         { name: 'health', description: 'Liveness and readiness' },
+        { name: 'tenants', description: 'Tenants, API keys and the caller (GET /me)' },
       ],
+      components: {
+        securitySchemes: {
+          [bearerScheme]: { type: 'http', scheme: 'bearer', description: 'An API key (graft_…) from POST /tenants/{id}/keys, or the operator’s GRAFT_ADMIN_KEY' },
+        },
+      },
+      security: [{ [bearerScheme]: [] }],
     },
     // Registered schemas become components named by their $id (JobSpec, JobView …), not def-0, def-1 …
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The docs are public; Swagger UI's Authorize button takes a key for the calls made from it.
+  await app.register(async (docs) => {
+    publicRoutes(docs);
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
 }
 
 export default fp(openapiPlugin, { name: 'graft-openapi' });

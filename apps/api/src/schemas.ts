@@ -5,6 +5,7 @@ import type { FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, Ra
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing } from '@graft/spec';
+import { tenantSchemas } from './tenant-schemas.ts';
 
 /** Types route handlers from the TypeBox schemas of packages/spec (@sinclair/typebox 0.34). */
 export interface TypeBoxProvider extends FastifyTypeProvider {
@@ -60,7 +61,7 @@ export const BackboneView = Type.Object(
   { $id: 'BackboneView' },
 );
 
-export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView]);
+export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, ...tenantSchemas]);
 
 /** A reference to a registered schema that still carries its static type for the type provider. */
 export function ref<T extends TSchema>(schema: T) {

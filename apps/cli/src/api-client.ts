@@ -14,7 +14,11 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  /** `apiKey` goes out as Authorization: Bearer on every request */
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
 
   url(path: string): string {
     return new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`).href;
@@ -23,7 +27,9 @@ export class ApiClient {
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(this.url(path.replace(/^\//, '')), init);
+      const headers = new Headers(init.headers);
+      if (this.apiKey) headers.set('authorization', `Bearer ${this.apiKey}`);
+      res = await fetch(this.url(path.replace(/^\//, '')), { ...init, headers });
     } catch (err) {
       throw new ApiError(0, 'unreachable', `Cannot reach the Graft API at ${this.baseUrl} (${String((err as Error).cause ?? err)}); set GRAFT_URL or --url`);
     }
@@ -35,7 +41,8 @@ export class ApiClient {
       } catch {
         // not our error shape (a proxy's page): show the status
       }
-      throw new ApiError(res.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `HTTP ${res.status} ${text.slice(0, 200)}`);
+      const hint = res.status === 401 ? ' (set GRAFT_API_KEY to a key from your operator)' : '';
+      throw new ApiError(res.status, body?.error?.code ?? 'http_error', (body?.error?.message ?? `HTTP ${res.status} ${text.slice(0, 200)}`) + hint);
     }
     return res;
   }

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Hyperparameters } from '@graft/spec';
 import { ApiClient, ApiError } from './api-client.ts';
+import { resolveApiKey } from './api-key.ts';
 import { UsageError, type Output } from './cli-context.ts';
 import { download } from './commands/download.ts';
 import { metrics } from './commands/metrics.ts';
@@ -9,7 +10,8 @@ import { predict } from './commands/predict.ts';
 import { submit } from './commands/submit.ts';
 import { watch } from './commands/watch.ts';
 
-export const usage = `graft-client <command> [options]   (API at GRAFT_URL or --url, default http://127.0.0.1:3000)
+export const usage = `graft-client <command> [options]   (API at GRAFT_URL or --url, default http://127.0.0.1:3000;
+                                   key from GRAFT_API_KEY, else var/admin-key written by npm start)
 
   submit   --method <m> --data <url|archive|datasetId> [--source …] [--validation …] [--backbone id]
            [--epochs n] [--batch-size n] [--learning-rate x] [--image-size n] [--trainable-blocks n|all]
@@ -78,7 +80,7 @@ export async function runCli(argv: string[], io: { out: Output; err: Output; env
       io.out.write(usage);
       return values.help ? 0 : 2;
     }
-    const ctx = { client: new ApiClient(values.url ?? io.env.GRAFT_URL ?? 'http://127.0.0.1:3000'), out: io.out, err: io.err };
+    const ctx = { client: new ApiClient(values.url ?? io.env.GRAFT_URL ?? 'http://127.0.0.1:3000', resolveApiKey(io.env)), out: io.out, err: io.err };
     switch (command) {
       case 'submit':
         return await submit(ctx, {

@@ -4,7 +4,7 @@ import { QueueEvents, Worker, type Job as QueueJob } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@graft/config';
 import { jobLifecycle, type PrismaClient } from '@graft/db';
-import { createJobQueue, redisConnection, queueName, type JobData } from '@graft/queue';
+import { createJobQueue, reconcileSettings, redisConnection, queueName, startReconciler, type JobData } from '@graft/queue';
 import { ErrorCode } from '@graft/spec';
 import { announceShutdown } from './shutdown-broadcast.ts';
 
@@ -58,9 +58,12 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
   await worker.waitUntilReady();
   await events.waitUntilReady();
   logger.info({ queue: queueName, prefix: config.queuePrefix, concurrency: config.workerConcurrency }, 'worker ready');
+  // puts back jobs a restarted Redis lost, and fails hung ones (Postgres is the truth)
+  const reconciler = startReconciler({ prisma, queue }, reconcileSettings(config), logger);
 
   return {
     async close(graceMs = config.shutdownGraceMs) {
+      reconciler.stop();
       let timer: NodeJS.Timeout | undefined;
       const graceful = worker.close().then(() => 'finished' as const);
       const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));

@@ -34,6 +34,8 @@ export default async function processJob(job: SandboxedJob<JobData>): Promise<Ru
   return runJob(await threadDeps(), job.data.jobId, {
     failedBefore: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
-    reportProgress: (p) => job.updateProgress(p),
+    // a mirror for BullMQ dashboards: Postgres has the truth, and a Redis that restarted empty no longer
+    // has the job, which must not fail the training
+    reportProgress: (p) => job.updateProgress(p).catch(() => undefined),
   });
 }

@@ -10,9 +10,11 @@ import { exportMetadata, train } from '@graft/engine';
 import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
 import type * as tf from '@tensorflow/tfjs';
 import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spec';
+import { safeFetch } from '@graft/safe-fetch';
 import { checkpointPrefix, uploadFolder } from '@graft/storage';
 import { CancelWatch } from './cancel-watch.ts';
 import { loadDataset, type DatasetDeps } from './dataset-input.ts';
+import { admitCheckpoint } from './checkpoint-quota.ts';
 import { shutdownSignal } from './shutdown-broadcast.ts';
 
 export interface RunDeps extends DatasetDeps {
@@ -81,6 +83,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     const source = spec.source ? await load('source', spec.source, true) : undefined;
     const validation = spec.validation ? await load('validation', spec.validation, true) : undefined;
 
+    let checkpointBytes = 0;
     const trained = await train({
       method: spec.method,
       backbone: spec.backbone,
@@ -94,6 +97,8 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       logger: log,
       // a file:// backbone may only come from where file:// datasets may
       allowedFileRoot: path.resolve(deps.config.datasetsDir),
+      // a user's backbone URL (model.json + shards, .onnx) is fetched like a dataset: never from internal addresses
+      fetch: (url) => safeFetch(url),
     });
     try {
       await jobLifecycle.recordEvaluation(prisma, jobId, trained.evaluation);
@@ -101,11 +106,12 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       const dir = path.join(work, 'model');
       await trained.save(dir);
       await writeOnnxBeside(dir, trained.model, exportMetadata(trained.metadata), log);
+      checkpointBytes = await admitCheckpoint(prisma, jobId, dir);
       await uploadFolder(deps.storage, dir, checkpointPrefix(jobId));
     } finally {
       trained.dispose();
     }
-    await jobLifecycle.markSucceeded(prisma, jobId, { checkpointKey: checkpointPrefix(jobId), classes: trained.labels });
+    await jobLifecycle.markSucceeded(prisma, jobId, { checkpointKey: checkpointPrefix(jobId), classes: trained.labels, checkpointBytes });
     log.info('job succeeded');
     return 'succeeded';
   } catch (err) {

@@ -1,5 +1,6 @@
 // One typed view of the environment, with the defaults that let `npm start` run on a fresh machine.
 // Every value is checked once at start so a typo fails fast with the variable's name, not later mid-job.
+import { parseAllowList } from '@graft/safe-fetch';
 
 export interface S3Settings {
   endpoint: string | undefined;
@@ -35,6 +36,16 @@ export interface Config {
   maxUploadBytes: number;
   datasetLimits: DatasetLimitsConfig;
   tfjsBackend: string | undefined;
+  /** GRAFT_ADMIN_KEY: the operator's key (all scopes); unset: only keys stored in Postgres */
+  adminKey: string | undefined;
+  /** how often API and workers put back jobs the queue lost (packages/queue reconciler) */
+  reconcileIntervalMs: number;
+  /** a running job with no progress for this long is failed (the watchdog) */
+  jobStallTimeoutMs: number;
+  /** where `npm start` writes the admin key it creates when there is none (0600) */
+  adminKeyFile: string;
+  /** quotas of a tenant created without them (POST /tenants); see apps/api/src/auth */
+  tenantDefaults: { maxConcurrentJobs: number; maxStorageBytes: number; predictPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -98,6 +109,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const logLevel = str(env, 'LOG_LEVEL', 'info') as Config['logLevel'];
   if (!logLevels.includes(logLevel)) throw new ConfigError(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${logLevels.join(', ')}`);
+  // read where it is used (@graft/safe-fetch), checked here so a typo stops the process at start
+  try {
+    parseAllowList(env.FETCH_ALLOW);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const queuePrefix = str(env, 'QUEUE_PREFIX', 'graft');
   if (!/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) throw new ConfigError(`QUEUE_PREFIX=${JSON.stringify(queuePrefix)} may hold only letters, digits, _ . -`);
 
@@ -128,5 +145,14 @@ export function loadConfig(env: Env = process.env): Config {
       maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1),
     },
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
+    adminKey: optional(env, 'GRAFT_ADMIN_KEY'),
+    reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 30_000, 100),
+    jobStallTimeoutMs: int(env, 'JOB_STALL_TIMEOUT_MS', 60 * 60_000, 1_000),
+    adminKeyFile: str(env, 'GRAFT_ADMIN_KEY_FILE', 'var/admin-key'),
+    tenantDefaults: {
+      maxConcurrentJobs: int(env, 'TENANT_MAX_CONCURRENT_JOBS', 4, 1),
+      maxStorageBytes: int(env, 'TENANT_MAX_STORAGE_BYTES', 20 * GiB, 1),
+      predictPerMinute: int(env, 'TENANT_PREDICT_PER_MINUTE', 600, 1),
+    },
   };
 }

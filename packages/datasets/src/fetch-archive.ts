@@ -7,6 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, GraftError } from '@graft/spec';
+import { safeFetch } from '@graft/safe-fetch';
 import { cancelledError } from './cancellation.ts';
 import { formatBytes } from './limits.ts';
 
@@ -46,7 +47,8 @@ export async function fetchArchive(url: string, downloadPath: string, opts: Fetc
     case 'http:':
     case 'https:':
       await download(`downloading ${shownUrl(u)}`, opts, downloadPath, async (signal) => {
-        const res = await fetch(withoutCredentials(u), { signal, redirect: 'follow', headers: basicAuth(u) });
+        // public addresses only, checked at connect and on every redirect (FETCH_ALLOW admits more)
+        const res = await safeFetch(withoutCredentials(u), { signal, headers: basicAuth(u) });
         if (!res.ok) {
           await res.body?.cancel().catch(() => {});
           throw new GraftError(
@@ -197,16 +199,16 @@ function aborted(signal: AbortSignal): Promise<never> {
   });
 }
 
-/** fetch() hides the network error (ECONNREFUSED, ENOTFOUND…) in `cause`. */
+/** The network error's code (ECONNREFUSED, ENOTFOUND…), on the error or, from fetch(), in its `cause`. */
 function describeFailure(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const cause = err.cause as (Error & { code?: string }) | undefined;
+  const cause = ((err as { code?: string }).code ? err : err.cause) as (Error & { code?: string }) | undefined;
   if (cause?.code) return `${cause.code} (${cause.message})`;
   const name = err.name && err.name !== 'Error' ? `${err.name}: ` : '';
   return `${name}${err.message}`;
 }
 
-/** fetch() refuses URLs with user:password@; they mean HTTP Basic authentication. */
+/** user:password@ in a URL means HTTP Basic authentication, sent as a header (never in messages). */
 function basicAuth(u: URL): Record<string, string> {
   if (!u.username && !u.password) return {};
   const user = decodeURIComponent(u.username);

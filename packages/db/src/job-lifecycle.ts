@@ -76,11 +76,19 @@ export async function recordEvaluation(prisma: PrismaClient, jobId: string, eval
 export async function markSucceeded(
   prisma: PrismaClient,
   jobId: string,
-  result: { checkpointKey: string; classes: string[] },
+  result: { checkpointKey: string; classes: string[]; checkpointBytes?: number },
 ): Promise<boolean> {
   const { count } = await prisma.job.updateMany({
     where: { id: jobId, status: 'running' },
-    data: { status: 'succeeded', progress: 1, stage: null, checkpointKey: result.checkpointKey, classes: result.classes, finishedAt: new Date() },
+    data: {
+      status: 'succeeded',
+      progress: 1,
+      stage: null,
+      checkpointKey: result.checkpointKey,
+      classes: result.classes,
+      checkpointBytes: result.checkpointBytes === undefined ? undefined : BigInt(result.checkpointBytes),
+      finishedAt: new Date(),
+    },
   });
   return count === 1;
 }

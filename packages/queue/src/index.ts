@@ -1,2 +1,3 @@
 export { queueName, redisConnection, createJobQueue, enqueueJob, jobOptions, type JobData, type QueueSettings } from './job-queue.ts';
-export { submitJob, cancelJob, type JobDeps, type CancelOutcome } from './job-commands.ts';
+export { submitJob, cancelJob, quotaRetryAfterSeconds, type JobDeps, type CancelOutcome } from './job-commands.ts';
+export { reconcileOnce, reconcileSettings, startReconciler, type Reconciler, type ReconcileResult, type ReconcileSettings } from './reconciler.ts';

@@ -1,7 +1,7 @@
 // What the API does to jobs: submit and cancel, keeping Postgres (the truth) and BullMQ in step.
 import type { Queue } from 'bullmq';
-import { jobLifecycle, type Job, type PrismaClient } from '@graft/db';
-import { ErrorCode, type JobSpec } from '@graft/spec';
+import { jobLifecycle, tenants, LEGACY_TENANT_ID, type Job, type PrismaClient } from '@graft/db';
+import { ErrorCode, GraftError, type JobSpec } from '@graft/spec';
 import { enqueueJob, type JobData } from './job-queue.ts';
 
 export interface JobDeps {
@@ -9,9 +9,23 @@ export interface JobDeps {
   queue: Queue<JobData>;
 }
 
-/** Stores the job (status queued) and hands it to the workers. Returns the stored row. */
-export async function submitJob(deps: JobDeps, spec: JobSpec): Promise<Job> {
-  const job = await jobLifecycle.createJobRow(deps.prisma, spec);
+/** How long a client refused for its concurrent-job quota is told to wait before trying again. */
+export const quotaRetryAfterSeconds = 30;
+
+/**
+ * Stores the job (status queued) for the tenant, if its maxConcurrentJobs quota admits it (429
+ * quota_exceeded otherwise), and hands it to the workers. Returns the stored row.
+ */
+export async function submitJob(deps: JobDeps, spec: JobSpec, tenantId = LEGACY_TENANT_ID): Promise<Job> {
+  const admission = await tenants.admitJob(deps.prisma, tenantId, spec);
+  if (!admission.admitted) {
+    throw new GraftError(
+      ErrorCode.quotaExceeded,
+      `This tenant already has ${admission.active} queued or running jobs, its limit (maxConcurrentJobs ${admission.limit}); wait for one to finish or cancel one`,
+      { quota: 'maxConcurrentJobs', limit: admission.limit, retryAfterSeconds: quotaRetryAfterSeconds },
+    );
+  }
+  const { job } = admission;
   try {
     await enqueueJob(deps.queue, job.id);
   } catch (err) {

@@ -4,6 +4,7 @@
 // prepared exactly as the training images were.
 import { decodeImage } from '@graft/engine';
 import { GraftError } from '@graft/spec';
+import { safeFetch } from '@graft/safe-fetch';
 import type { Preprocessing } from '@graft/engine';
 
 export type ImageRef = string | { base64: string } | { url: string };
@@ -49,8 +50,10 @@ async function downloadImage(url: string, where: string, index: number, limits: 
   }
   let res: Response;
   try {
-    res = await fetch(parsed, { signal: AbortSignal.timeout(limits.urlTimeoutMs), redirect: 'follow' });
+    // public addresses only, checked at connect and on every redirect (FETCH_ALLOW admits more)
+    res = await safeFetch(parsed, { signal: AbortSignal.timeout(limits.urlTimeoutMs) });
   } catch (err) {
+    if (err instanceof GraftError) throw new GraftError(err.code, `${where}.url: ${err.message}`, { index });
     const reason = err instanceof Error && err.name === 'TimeoutError' ? `timed out after ${limits.urlTimeoutMs} ms` : String((err as Error).cause ?? err);
     throw new GraftError('download_failed', `${where}.url could not be downloaded: ${reason}.`, { index });
   }

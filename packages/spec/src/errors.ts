@@ -11,6 +11,10 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   unknownBackbone: 'unknown_backbone',
   notReady: 'not_ready',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  quotaExceeded: 'quota_exceeded',
+  rateLimited: 'rate_limited',
   // dataset errors (a job fails with these)
   downloadFailed: 'download_failed',
   notAnArchive: 'not_an_archive',

@@ -7,6 +7,7 @@ const backbones: RoutePlugin = async (app) => {
   app.get(
     '/backbones',
     {
+      config: { scope: 'any' },
       schema: {
         tags: ['backbones'],
         summary: 'List the registered backbones',

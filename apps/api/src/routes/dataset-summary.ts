@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { prepareDataset } from '@graft/datasets';
-import { ErrorBody, ErrorCode, GraftError } from '@graft/spec';
+import { ErrorBody } from '@graft/spec';
 import { downloadFile } from '@graft/storage';
 import { ref, type RoutePlugin } from '../schemas.ts';
-import { isUuid } from '../job-spec-checks.ts';
+import { findDataset } from './datasets.ts';
 
 const DatasetSummary = Type.Object({
   id: Type.String(),
@@ -56,6 +56,7 @@ const datasetSummary: RoutePlugin = async (app) => {
   app.get(
     '/datasets/:id/summary',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['datasets'],
         summary: 'What a job would find in an uploaded dataset',
@@ -66,8 +67,7 @@ const datasetSummary: RoutePlugin = async (app) => {
     },
     async (req) => {
       const { id } = req.params;
-      const row = isUuid(id) ? await app.prisma.dataset.findUnique({ where: { id } }) : null;
-      if (!row) throw new GraftError(ErrorCode.notFound, `No dataset with id '${id}'`);
+      const row = await findDataset(app, id, req.principal.tenantId);
       let summary = known.get(id);
       if (!summary) {
         summary = oneAtATime(() => summarize(id, row.storageKey));

@@ -37,6 +37,13 @@ async function* checkedArchive(file: AsyncIterable<Buffer>): AsyncGenerator<Buff
   }
 }
 
+/** The tenant's dataset, or 404 (also when another tenant has it: never reveal that it exists). */
+export async function findDataset(app: Parameters<RoutePlugin>[0], id: string, tenantId: string): Promise<Dataset> {
+  const dataset = isUuid(id) ? await app.prisma.dataset.findFirst({ where: { id, tenantId } }) : null;
+  if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${id}'`);
+  return dataset;
+}
+
 const toView = (d: Dataset) => ({ id: d.id, filename: d.filename, sizeBytes: Number(d.sizeBytes), createdAt: d.createdAt.toISOString() });
 
 const datasets: RoutePlugin = async (app) => {
@@ -54,9 +61,10 @@ const datasets: RoutePlugin = async (app) => {
         summary: 'Upload a dataset archive',
         description: 'multipart/form-data with one file field holding a zip, tar or tar.gz in ImageFolder layout or with labels.csv.',
         consumes: ['multipart/form-data'],
-        response: { 201: ref(DatasetView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody) },
+        response: { 201: ref(DatasetView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody), 429: ref(ErrorBody) },
       },
       config: {
+        scope: 'train',
         // Documented only: the file is streamed, so there is no parsed body to validate.
         swaggerTransform: ({ schema, url }) => ({
           schema: { ...schema, body: Type.Object({ file: Type.String({ format: 'binary' }) }, { required: ['file'] }) },
@@ -69,7 +77,10 @@ const datasets: RoutePlugin = async (app) => {
         throw new GraftError(ErrorCode.unsupportedMediaType, 'Send the archive as multipart/form-data with a file field (curl -F file=@data.zip)');
       }
       // Refuse what is announced too large before reading it.
-      if (Number(req.headers['content-length'] ?? 0) > maxBytes + multipartOverhead) throw tooLarge();
+      const announced = Number(req.headers['content-length'] ?? 0);
+      if (announced > maxBytes + multipartOverhead) throw tooLarge();
+      const { tenantId } = req.principal;
+      await app.quotas.checkStorage(tenantId, Math.max(0, announced - multipartOverhead));
       const part = await req.file();
       if (!part) throw new GraftError(ErrorCode.validation, 'The form has no file; send the archive in a file field', { field: 'file' });
 
@@ -81,7 +92,12 @@ const datasets: RoutePlugin = async (app) => {
         await app.storage.deletePrefix(datasetPrefix(id));
         throw tooLarge();
       }
-      const dataset = await app.prisma.dataset.create({ data: { id, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });
+      // the announced size was checked; the stored one decides (a chunked upload announces none)
+      await app.quotas.checkStorage(tenantId, sizeBytes).catch(async (err) => {
+        await app.storage.deletePrefix(datasetPrefix(id));
+        throw err;
+      });
+      const dataset = await app.prisma.dataset.create({ data: { id, tenantId, filename: part.filename || 'archive', storageKey: key, sizeBytes: BigInt(sizeBytes) } });
       return reply.code(201).header('location', `/datasets/${id}`).send(toView(dataset));
     },
   );
@@ -89,6 +105,7 @@ const datasets: RoutePlugin = async (app) => {
   app.get(
     '/datasets/:id',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['datasets'],
         summary: 'Read an uploaded dataset',
@@ -96,10 +113,29 @@ const datasets: RoutePlugin = async (app) => {
         response: { 200: ref(DatasetView), 404: ref(ErrorBody) },
       },
     },
-    async (req) => {
-      const dataset = isUuid(req.params.id) ? await app.prisma.dataset.findUnique({ where: { id: req.params.id } }) : null;
-      if (!dataset) throw new GraftError(ErrorCode.notFound, `No dataset with id '${req.params.id}'`);
-      return toView(dataset);
+    async (req) => toView(await findDataset(app, req.params.id, req.principal.tenantId)),
+  );
+
+  app.delete(
+    '/datasets/:id',
+    {
+      config: { scope: 'train' },
+      schema: {
+        tags: ['datasets'],
+        summary: 'Delete an uploaded dataset (frees its bytes of the storage quota)',
+        description: 'Refused (409) while a queued or running job of the tenant uses it.',
+        params: Type.Object({ id: Type.String() }),
+        response: { 204: Type.Null(), 404: ref(ErrorBody), 409: ref(ErrorBody) },
+      },
+    },
+    async (req, reply) => {
+      const dataset = await findDataset(app, req.params.id, req.principal.tenantId);
+      const uses = (['dataset', 'source', 'validation'] as const).map((field) => ({ spec: { path: [field, 'id'], equals: dataset.id } }));
+      const user = await app.prisma.job.findFirst({ where: { tenantId: dataset.tenantId, status: { in: ['queued', 'running'] }, OR: uses }, select: { id: true } });
+      if (user) throw new GraftError(ErrorCode.conflict, `Dataset ${dataset.id} is used by job ${user.id}, which has not ended; cancel it or wait for it first`);
+      await app.prisma.dataset.delete({ where: { id: dataset.id } });
+      await app.storage.deletePrefix(datasetPrefix(dataset.id));
+      return reply.code(204).send(null);
     },
   );
 };

@@ -26,6 +26,7 @@ const jobEvents: RoutePlugin = async (app) => {
   app.get(
     '/jobs/:id/events',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['jobs'],
         summary: 'Follow a job (server-sent events)',
@@ -40,7 +41,7 @@ const jobEvents: RoutePlugin = async (app) => {
       },
     },
     async (req, reply) => {
-      const { id } = await findJob(app, req.params.id);
+      const { id } = await findJob(app, req.params.id, req.principal.tenantId);
       const stop = new AbortController();
       open.add(stop);
       req.raw.on('close', () => stop.abort());

@@ -16,9 +16,9 @@ const errors = { 400: ref(ErrorBody), 404: ref(ErrorBody) };
 
 const notFound = (id: string) => new GraftError(ErrorCode.notFound, `No job with id '${id}'; GET /jobs lists the jobs`);
 
-/** The job with this id, or a 404 naming it. */
-export async function findJob(app: Parameters<RoutePlugin>[0], id: string): Promise<Job> {
-  const job = isUuid(id) ? await app.prisma.job.findUnique({ where: { id } }) : null;
+/** The tenant's job with this id, or a 404 naming it (also when another tenant has it: never reveal that). */
+export async function findJob(app: Parameters<RoutePlugin>[0], id: string, tenantId: string): Promise<Job> {
+  const job = isUuid(id) ? await app.prisma.job.findFirst({ where: { id, tenantId } }) : null;
   if (!job) throw notFound(id);
   return job;
 }
@@ -27,21 +27,22 @@ const jobs: RoutePlugin = async (app) => {
   app.post(
     '/jobs',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['jobs'],
         summary: 'Submit a training job',
         description: 'Validates the spec, stores the job as queued and hands it to a worker. Location names the new job.',
         body: ref(JobSpec),
-        response: { 202: ref(JobView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody), 503: ref(ErrorBody) },
+        response: { 202: ref(JobView), 400: ref(ErrorBody), 413: ref(ErrorBody), 415: ref(ErrorBody), 429: ref(ErrorBody), 503: ref(ErrorBody) },
       },
     },
     async (req, reply) => {
       const spec = req.body;
-      await checkJobSpec(spec, { prisma: app.prisma, backbones: listBackbones() });
+      await checkJobSpec(spec, { prisma: app.prisma, backbones: listBackbones(), principal: req.principal, storageUrl: app.config.storageUrl });
       // Adding to the queue waits for Redis indefinitely; refuse now rather than hang the request.
       const redis = await probe(() => app.queue.count(), 1500);
       if (redis !== 'ok') throw new GraftError(ErrorCode.notReady, `The job queue (Redis) is not answering (${redis}); nothing was submitted, try again shortly`);
-      const job = await submitJob(app, spec);
+      const job = await submitJob(app, spec, req.principal.tenantId);
       return reply.code(202).header('location', `/jobs/${job.id}`).send(toJobView(job));
     },
   );
@@ -49,9 +50,10 @@ const jobs: RoutePlugin = async (app) => {
   app.get(
     '/jobs',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['jobs'],
-        summary: 'List jobs, newest first',
+        summary: "List the tenant's jobs, newest first",
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
@@ -65,7 +67,7 @@ const jobs: RoutePlugin = async (app) => {
     },
     async (req) => {
       const { limit, offset, status } = req.query;
-      const where = status ? { status } : {};
+      const where = { tenantId: req.principal.tenantId, ...(status ? { status } : {}) };
       const [items, total] = await app.prisma.$transaction([
         app.prisma.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: offset, take: limit }),
         app.prisma.job.count({ where }),
@@ -76,13 +78,14 @@ const jobs: RoutePlugin = async (app) => {
 
   app.get(
     '/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'Read a job', params: JobParams, response: { 200: ref(JobView), ...errors } } },
-    async (req) => toJobView(await findJob(app, req.params.id)),
+    { config: { scope: 'train' }, schema: { tags: ['jobs'], summary: 'Read a job', params: JobParams, response: { 200: ref(JobView), ...errors } } },
+    async (req) => toJobView(await findJob(app, req.params.id, req.principal.tenantId)),
   );
 
   app.get(
     '/jobs/:id/metrics',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['jobs'],
         summary: 'Per-epoch metrics and the final evaluation',
@@ -92,7 +95,7 @@ const jobs: RoutePlugin = async (app) => {
       },
     },
     async (req) => {
-      const job = await findJob(app, req.params.id);
+      const job = await findJob(app, req.params.id, req.principal.tenantId);
       const [epochs, evaluation] = await Promise.all([
         app.prisma.epochMetric.findMany({ where: { jobId: job.id }, orderBy: { epoch: 'asc' } }),
         app.prisma.evaluation.findUnique({ where: { jobId: job.id } }),
@@ -104,6 +107,7 @@ const jobs: RoutePlugin = async (app) => {
   app.delete(
     '/jobs/:id',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['jobs'],
         summary: 'Cancel a job',
@@ -116,7 +120,8 @@ const jobs: RoutePlugin = async (app) => {
     },
     async (req, reply) => {
       const { id } = req.params;
-      const result = isUuid(id) ? await cancelJob(app, id) : { outcome: 'not_found' as const };
+      await findJob(app, id, req.principal.tenantId);
+      const result = await cancelJob(app, id);
       switch (result.outcome) {
         case 'not_found':
           throw notFound(id);

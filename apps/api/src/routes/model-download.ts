@@ -18,6 +18,7 @@ const modelDownload: RoutePlugin = async (app) => {
   app.get(
     '/jobs/:id/model',
     {
+      config: { scope: 'predict' },
       schema: {
         tags: ['jobs'],
         summary: 'Download a succeeded job’s model',
@@ -38,7 +39,7 @@ const modelDownload: RoutePlugin = async (app) => {
       },
     },
     async (req, reply) => {
-      const job = await succeededJob(app, req.params.id);
+      const job = await succeededJob(app, req.params.id, req.principal.tenantId);
       const checkpoint = await readCheckpoint(objectReader(app.storage), job.checkpointKey ?? checkpointPrefix(job.id));
       if (req.query.format === 'onnx') {
         let onnx = checkpoint.files.get(ONNX_FILE);

@@ -34,8 +34,8 @@ export function objectReader(storage: Storage): ReadObject {
 }
 
 /** The job must exist and have succeeded before it has a model (to predict with or download). */
-export async function succeededJob(app: FastifyInstance, jobId: string): Promise<Job> {
-  const job = await findJob(app, jobId);
+export async function succeededJob(app: FastifyInstance, jobId: string, tenantId: string): Promise<Job> {
+  const job = await findJob(app, jobId, tenantId);
   if (job.status !== 'succeeded') {
     throw new GraftError(
       ErrorCode.conflict,
@@ -103,9 +103,11 @@ function routes(settings: ServingSettings): RoutePlugin {
             409: ref(ErrorBody),
             413: ref(ErrorBody),
             415: ref(ErrorBody),
+            429: ref(ErrorBody),
           },
         },
         config: {
+          scope: 'predict',
           // Documents the multipart form beside the JSON body (the form itself is read as a stream).
           swaggerTransform: ({ schema, url }) => ({
             schema: {
@@ -128,18 +130,25 @@ function routes(settings: ServingSettings): RoutePlugin {
         },
       },
       async (req) => {
+        const { tenantId } = req.principal;
+        // the job is the tenant's and has a model, and the tenant has predictions left, before any image is fetched
+        const admit = async (jobId: string, n: number) => {
+          await succeededJob(app, jobId, tenantId);
+          const tenant = await app.prisma.tenant.findUniqueOrThrow({ where: { id: tenantId }, select: { predictPerMinute: true } });
+          await app.quotas.predict.take(tenantId, n, tenant.predictPerMinute);
+        };
         let request: { jobId: string; topK?: number; images: Buffer[] };
         if (req.isMultipart()) {
           request = await readMultipart(req);
+          if (request.images.length > settings.maxBatch) throw tooMany(request.images.length);
+          await admit(request.jobId, request.images.length);
         } else {
           const body = req.body as PredictRequest;
           if (body.images.length > settings.maxBatch) throw tooMany(body.images.length);
-          await succeededJob(app, body.jobId);
+          await admit(body.jobId, body.images.length);
           const images = await Promise.all(body.images.map((image, i) => readImageRef(image, i, settings)));
           request = { jobId: body.jobId, topK: body.topK, images };
         }
-        if (request.images.length > settings.maxBatch) throw tooMany(request.images.length);
-        if (req.isMultipart()) await succeededJob(app, request.jobId);
         const predictions = await app.predictor.predict(request.jobId, request.images, request.topK);
         return { jobId: request.jobId, predictions };
       },

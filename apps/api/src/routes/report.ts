@@ -10,6 +10,7 @@ const report: RoutePlugin = async (app) => {
   app.get(
     '/jobs/:id/report',
     {
+      config: { scope: 'train' },
       schema: {
         tags: ['jobs'],
         summary: 'A human-readable report of a job',
@@ -22,7 +23,7 @@ const report: RoutePlugin = async (app) => {
       },
     },
     async (req, reply) => {
-      const job = await findJob(app, req.params.id);
+      const job = await findJob(app, req.params.id, req.principal.tenantId);
       const [epochs, evaluation] = await Promise.all([
         app.prisma.epochMetric.findMany({ where: { jobId: job.id }, orderBy: { epoch: 'asc' } }),
         app.prisma.evaluation.findUnique({ where: { jobId: job.id } }),

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { GraftError } from '@graft/spec';
+import { safeFetch } from '@graft/safe-fetch';
 import { initBackend } from '../../packages/engine/src/runtime/backend.ts';
 import { loadBackbone } from '../../packages/engine/src/backbones/index.ts';
 
@@ -93,11 +94,12 @@ test('the same model by http:// URL loads; wrong sizes and places are refused cl
   await assert.rejects(loadBackbone({ url: `${baseUrl}/model.json` }, { imageSize: 64 }), (e: unknown) => e instanceof GraftError && e.code === 'invalid_hyperparameters');
   await assert.rejects(loadBackbone({ url: `${baseUrl}/missing.json` }, {}), (e: unknown) => e instanceof GraftError && e.code === 'backbone_load_failed');
   await assert.rejects(loadBackbone({ url: 'ftp://example.com/model.json' }, {}), (e: unknown) => e instanceof GraftError && e.code === 'url_not_allowed');
-  // without FETCH_ALLOW the same loopback URL is refused before anything reaches the server
+  // through the service's fetcher (the worker hands it to the engine) and without FETCH_ALLOW, the same loopback
+  // URL is refused before anything reaches the server
   const before = hits;
   delete process.env.FETCH_ALLOW;
   try {
-    await assert.rejects(loadBackbone({ url: `${baseUrl}/model.json` }, {}), (e: unknown) => e instanceof GraftError && e.code === 'url_not_allowed' && /FETCH_ALLOW/.test(e.message));
+    await assert.rejects(loadBackbone({ url: `${baseUrl}/model.json` }, { fetch: (u) => safeFetch(u) }), (e: unknown) => e instanceof GraftError && e.code === 'url_not_allowed' && /FETCH_ALLOW/.test(e.message));
     assert.equal(hits, before);
   } finally {
     process.env.FETCH_ALLOW = '127.0.0.1';

@@ -6,6 +6,7 @@ import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, 
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
+import { blockFeaturesBackbone } from './backbones/block-features.ts';
 import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
@@ -130,13 +131,14 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
   const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered, method) : undefined);
   await report(0, 'loading backbone');
-  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot });
+  const loaded = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot });
   try {
-    const hp = resolveHyperparameters(method, input.hyperparameters, backbone.imageSize);
+    const hp = resolveHyperparameters(method, input.hyperparameters, loaded.imageSize);
+    const backbone = hp.features === 'block_ends' ? blockFeaturesBackbone(loaded) : loaded;
     log.info({ method, backbone: backbone.info.id, backend, hyperparameters: hp }, 'training starts');
     return await trainOnBackbone(input, backbone, hp, log, report);
   } catch (err) {
-    releaseWeights(backbone.model);
+    releaseWeights(loaded.model);
     throw err;
   }
 }

@@ -68,6 +68,11 @@ export const Hyperparameters = Type.Object(
     earlyStoppingPatience: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
     classifier: Type.Optional(Type.Union([Type.Literal('logistic'), Type.Literal('svm')])),
+    features: Type.Optional(
+      Type.Union([Type.Literal('block_ends'), Type.Literal('last_layer')], {
+        description: 'feature_extraction: pooled outputs of every backbone block end, concatenated (default), or the last layer\'s alone.',
+      }),
+    ),
     lambda: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'multi_task: weight of the target loss; domain_adaptation: maximum weight of the domain loss.' })),
   },
   { $id: 'Hyperparameters', additionalProperties: false },

@@ -27,6 +27,12 @@ export interface ResolvedHyperparameters {
   seed: number;
   /** feature_extraction: multinomial logistic regression (calibrated probabilities) unless `svm` is asked for. */
   classifier: 'logistic' | 'svm';
+  /**
+   * feature_extraction: 'block_ends', the pooled output of every block end concatenated (early blocks keep the
+   * texture and shape cues the last one specialised away: Fashion-MNIST at 40 labels/class ~0.80 against 0.72);
+   * the gradient methods train on the last layer's features ('last_layer').
+   */
+  features: 'block_ends' | 'last_layer';
   /** multi_task: weight of the target loss; domain_adaptation: the ramp's maximum (Ganin & Lempitsky use 1). */
   lambda: number;
 }
@@ -58,6 +64,9 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
   if (fe && h.augment) {
     throw new GraftError('invalid_hyperparameters', 'feature_extraction fits a linear classifier on fixed features; augment is not supported (use fine_tune).');
   }
+  if (!fe && h.features === 'block_ends') {
+    throw new GraftError('invalid_hyperparameters', `features 'block_ends' is for feature_extraction; ${method} trains on the last layer's features.`);
+  }
   return {
     epochs: h.epochs ?? (dann ? 30 : 10),
     batchSize: h.batchSize ?? 32,
@@ -71,6 +80,7 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
     seed: h.seed ?? Math.floor(Math.random() * 2 ** 31),
     classifier: h.classifier ?? 'logistic',
     lambda: h.lambda ?? 1,
+    features: h.features ?? (fe ? 'block_ends' : 'last_layer'),
   };
 }
 

@@ -1,0 +1,91 @@
+// Data-aware defaults: the values a user leaves out are read from the data, each with a reason, recorded in the
+// checkpoint metadata; what the user sets is kept; the same seed repeats the same run.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ImageDataset } from '@graft/datasets';
+import { listBackbones } from '../../packages/engine/src/backbones/index.ts';
+import { dataAwareDefaults, explainHyperparameters, type DataProfile } from '../../packages/engine/src/methods/data-aware-defaults.ts';
+import { resolveHyperparameters } from '../../packages/engine/src/methods/hyperparameters.ts';
+import { train } from '../../packages/engine/src/train.ts';
+import { DatasetFactory, twoClasses } from './fixtures.ts';
+
+const mobilenet = listBackbones().find((b) => b.id === 'mobilenet_v2')!;
+const profile = (nativeSide: number | null, labelledImages = 400, classes = 10): DataProfile => ({ labelledImages, classes, nativeSide });
+
+test('small images: the gradient methods train the whole network at about twice the native size', () => {
+  for (const method of ['fine_tune', 'multi_task', 'domain_adaptation'] as const) {
+    const d = dataAwareDefaults(method, mobilenet, profile(28));
+    assert.equal(d.imageSize?.value, 64, method);
+    assert.equal(d.trainableBlocks?.value, 'all', method);
+    assert.match(d.imageSize!.why, /28 px/);
+  }
+  // mixed 28 and 64 px images (median 46): 96 px, still the whole network
+  assert.deepEqual([dataAwareDefaults('fine_tune', mobilenet, profile(46)).imageSize?.value, dataAwareDefaults('fine_tune', mobilenet, profile(46)).trainableBlocks?.value], [96, 'all']);
+});
+
+test('large images keep the 128 px cap and 2 blocks, 4 from 500 labelled images per class; feature_extraction stays native and frozen', () => {
+  const large = dataAwareDefaults('fine_tune', mobilenet, profile(300));
+  assert.deepEqual([large.imageSize?.value, large.trainableBlocks?.value, large.epochs?.value], [128, 2, 20]);
+  const many = dataAwareDefaults('fine_tune', mobilenet, profile(300, 6000, 10));
+  assert.deepEqual([many.trainableBlocks?.value, many.epochs?.value], [4, 10]);
+  const unknown = dataAwareDefaults('fine_tune', mobilenet, profile(null));
+  assert.deepEqual([unknown.imageSize?.value, unknown.trainableBlocks?.value], [128, 2]);
+  const fe = dataAwareDefaults('feature_extraction', mobilenet, profile(28));
+  assert.deepEqual([fe.imageSize?.value, fe.trainableBlocks?.value], [224, 0]);
+});
+
+test('DANN epochs follow a budget of source-image passes: 30 on 600 source images, never below 10', () => {
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 600)).epochs?.value, 30);
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 1200)).epochs?.value, 15);
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 20000)).epochs?.value, 10);
+});
+
+test('what the user sets is never overridden, and is explained as theirs', () => {
+  const user = { imageSize: 160, trainableBlocks: 1, epochs: 3 };
+  const d = dataAwareDefaults('fine_tune', mobilenet, profile(28), user);
+  assert.deepEqual(Object.keys(d), []);
+  const hp = resolveHyperparameters('fine_tune', { ...user }, 160);
+  const why = explainHyperparameters('fine_tune', hp, user, d);
+  assert.deepEqual([why.imageSize, why.trainableBlocks, why.epochs], [
+    { value: 160, why: 'set by you' },
+    { value: 1, why: 'set by you' },
+    { value: 3, why: 'set by you' },
+  ]);
+  // a user's image size alone still lets the data pick the depth for that size
+  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(300), { imageSize: 64 }).trainableBlocks?.value, 'all');
+});
+
+let data: DatasetFactory;
+let target: ImageDataset;
+before(async () => {
+  data = await DatasetFactory.create();
+  target = await data.make({ patterns: twoClasses, perClass: 10, size: 28, seed: 31 });
+});
+after(() => data.cleanup());
+
+test('train() reads the native size from the dataset, records every choice with its reason, and keeps what the user set', async () => {
+  let reported: object | undefined;
+  const m = await train({ method: 'fine_tune', target, hyperparameters: { epochs: 2, batchSize: 8, seed: 5 }, onHyperparameters: (c) => void (reported = c) });
+  try {
+    const r = m.metadata.resolvedHyperparameters!;
+    assert.deepEqual(reported, r, 'the same choices are reported when training starts');
+    assert.equal(m.metadata.preprocessing.imageSize, 64);
+    assert.deepEqual([r.imageSize.value, r.trainableBlocks.value, r.epochs.value, r.batchSize.value, r.seed.value], [64, 'all', 2, 8, 5]);
+    assert.match(r.imageSize.why, /28 px/);
+    assert.equal(r.epochs.why, 'set by you');
+    for (const [k, c] of Object.entries(r)) assert.ok(c.why.length > 0, `${k} has a reason`);
+    assert.deepEqual(Object.fromEntries(Object.entries(r).map(([k, c]) => [k, c.value])), m.metadata.hyperparameters);
+  } finally {
+    m.dispose();
+  }
+});
+
+test('the same seed repeats the same run: same choices, same metrics', async () => {
+  const run = async () => {
+    const m = await train({ method: 'feature_extraction', target, hyperparameters: { imageSize: 32, seed: 9 } });
+    const out = { epochs: m.epochs, evaluation: m.evaluation, hp: m.metadata.resolvedHyperparameters };
+    m.dispose();
+    return out;
+  };
+  assert.deepEqual(await run(), await run());
+});

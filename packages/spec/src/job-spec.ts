@@ -73,6 +73,12 @@ export const Hyperparameters = Type.Object(
         description: 'feature_extraction: pooled outputs of every backbone block end, concatenated (default), or the last layer\'s alone.',
       }),
     ),
+    linearProbeFirst: Type.Optional(
+      Type.Boolean({ description: 'fine_tune, multi_task: start the new heads as linear probes on the pretrained features, then train the blocks (LP-FT). Default true.' }),
+    ),
+    targetEntropyWeight: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 10, description: 'domain_adaptation: weight of the target information-maximisation term (confident, class-balanced target predictions); 0 = off.' }),
+    ),
     lambda: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'multi_task: weight of the target loss; domain_adaptation: maximum weight of the domain loss.' })),
   },
   { $id: 'Hyperparameters', additionalProperties: false },

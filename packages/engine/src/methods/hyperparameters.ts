@@ -33,6 +33,13 @@ export interface ResolvedHyperparameters {
    * the gradient methods train on the last layer's features ('last_layer').
    */
   features: 'block_ends' | 'last_layer';
+  /**
+   * fine_tune / multi_task: LP-FT (Kumar et al. 2022): the new heads start as linear probes fitted on the
+   * pretrained features before any block trains, since fine-tuning under a random head distorts the features.
+   */
+  linearProbeFirst: boolean;
+  /** domain_adaptation: weight of the information-maximisation term on target predictions (dann.ts); 0 = off. */
+  targetEntropyWeight: number;
   /** multi_task: weight of the target loss; domain_adaptation: the ramp's maximum (Ganin & Lempitsky use 1). */
   lambda: number;
 }
@@ -51,6 +58,9 @@ export function defaultImageSize(info: { nativeImageSize: number; imageSizes: { 
   return Math.min(info.imageSizes.max, Math.ceil(wanted / m) * m);
 }
 
+/** DANN's information-maximisation weight by default. */
+const DANN_TARGET_ENTROPY_WEIGHT = 0.3;
+
 export function resolveHyperparameters(method: Method, hp: Hyperparameters | undefined, imageSize: number): ResolvedHyperparameters {
   const h = hp ?? {};
   const fe = method === 'feature_extraction';
@@ -63,6 +73,9 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
   }
   if (fe && h.augment) {
     throw new GraftError('invalid_hyperparameters', 'feature_extraction fits a linear classifier on fixed features; augment is not supported (use fine_tune).');
+  }
+  if (h.linearProbeFirst && method !== 'fine_tune' && method !== 'multi_task') {
+    throw new GraftError('invalid_hyperparameters', `linearProbeFirst is for fine_tune and multi_task, whose heads sit on the backbone's features.`);
   }
   if (!fe && h.features === 'block_ends') {
     throw new GraftError('invalid_hyperparameters', `features 'block_ends' is for feature_extraction; ${method} trains on the last layer's features.`);
@@ -81,6 +94,8 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
     classifier: h.classifier ?? 'logistic',
     lambda: h.lambda ?? 1,
     features: h.features ?? (fe ? 'block_ends' : 'last_layer'),
+    linearProbeFirst: h.linearProbeFirst ?? (method === 'fine_tune' || method === 'multi_task'),
+    targetEntropyWeight: h.targetEntropyWeight ?? (dann ? DANN_TARGET_ENTROPY_WEIGHT : 0),
   };
 }
 

@@ -10,17 +10,20 @@ import { train } from '../../packages/engine/src/train.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
 
 const mobilenet = listBackbones().find((b) => b.id === 'mobilenet_v2')!;
-const profile = (nativeSide: number | null, labelledImages = 400, classes = 10): DataProfile => ({ labelledImages, classes, nativeSide });
+const profile = (nativeSide: number | null, labelledImages = 400, classes = 10, otherImages = 0): DataProfile => ({ labelledImages, otherImages, classes, nativeSide });
 
-test('small images: the gradient methods train the whole network at about twice the native size', () => {
+test('small images: the gradient methods train the whole network at 64 px', () => {
   for (const method of ['fine_tune', 'multi_task', 'domain_adaptation'] as const) {
     const d = dataAwareDefaults(method, mobilenet, profile(28));
     assert.equal(d.imageSize?.value, 64, method);
     assert.equal(d.trainableBlocks?.value, 'all', method);
     assert.match(d.imageSize!.why, /28 px/);
   }
-  // mixed 28 and 64 px images (median 46): 96 px, still the whole network
-  assert.deepEqual([dataAwareDefaults('fine_tune', mobilenet, profile(46)).imageSize?.value, dataAwareDefaults('fine_tune', mobilenet, profile(46)).trainableBlocks?.value], [96, 'all']);
+  // mixed 28 and 64 px images (median 46) still count as small; 64 px images get the 128 px cap and 2 blocks
+  const mixed = dataAwareDefaults('fine_tune', mobilenet, profile(46));
+  assert.deepEqual([mixed.imageSize?.value, mixed.trainableBlocks?.value], [64, 'all']);
+  const medium = dataAwareDefaults('fine_tune', mobilenet, profile(64));
+  assert.deepEqual([medium.imageSize?.value, medium.trainableBlocks?.value], [128, 2]);
 });
 
 test('large images keep the 128 px cap and 2 blocks, 4 from 500 labelled images per class; feature_extraction stays native and frozen', () => {
@@ -34,10 +37,13 @@ test('large images keep the 128 px cap and 2 blocks, 4 from 500 labelled images 
   assert.deepEqual([fe.imageSize?.value, fe.trainableBlocks?.value], [224, 0]);
 });
 
-test('DANN epochs follow a budget of source-image passes: 30 on 600 source images, never below 10', () => {
-  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 600)).epochs?.value, 30);
-  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 1200)).epochs?.value, 15);
-  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 20000)).epochs?.value, 10);
+test('whole-network epochs follow a budget of image passes: DANN 30 on 600 + 600 digits, 15 on twice that, never below 10', () => {
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 600, 10, 600)).epochs?.value, 30);
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 1200, 10, 1200)).epochs?.value, 15);
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 20000, 10, 20000)).epochs?.value, 10);
+  // fine_tune walks 80% of 5,000 images an epoch: 9 by the budget, raised to the floor of 10; 20 on 400 images
+  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 5000)).epochs?.value, 10);
+  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 400)).epochs?.value, 20);
 });
 
 test('what the user sets is never overridden, and is explained as theirs', () => {

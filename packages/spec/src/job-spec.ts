@@ -48,7 +48,7 @@ export type BackboneRef = Static<typeof BackboneRef>;
 
 export const Hyperparameters = Type.Object(
   {
-    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Default from the data: 20 below 1,000 labelled images, else 10 (early stopping ends runs sooner); domain_adaptation 10-30 by a budget of 18,000 source-image passes (it does not stop early).' })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Default from the data: with the whole network training, 10-20 (domain_adaptation 10-30) within a budget of 36,000 image passes; else 20 below 1,000 labelled images, 10 above (domain_adaptation 30). Early stopping ends most runs sooner (not domain_adaptation).' })),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
     learningRate: Type.Optional(
       Type.Number({
@@ -57,10 +57,10 @@ export const Hyperparameters = Type.Object(
         description: 'Rate of the new heads; trainable backbone blocks use a tenth of it. Default 0.001 (Adam); domain_adaptation 0.01 (SGD with momentum 0.9, annealed as in the DANN paper).',
       }),
     ),
-    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction; for the other methods about twice the images\' native size, 64 to 128 px.' })),
+    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction; for the other methods 64 px when the images are at most 48 px, else 128.' })),
     trainableBlocks: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Literal('all')], {
-        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network). Default from the data: "all" at image sizes up to 96 px, else 2 (4 from 500 labelled images per class); feature_extraction 0.',
+        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network). Default from the data: "all" at image sizes up to 64 px, else 2 (4 from 500 labelled images per class); feature_extraction 0.',
       }),
     ),
     validationSplit: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),

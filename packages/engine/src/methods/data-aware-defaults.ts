@@ -11,6 +11,8 @@ import { defaultImageSize, type ResolvedHyperparameters } from './hyperparameter
 export interface DataProfile {
   /** labelled images of the served task (DANN: the source domain), before the validation hold-out */
   labelledImages: number;
+  /** the second domain's images: multi_task's labelled source, DANN's unlabelled target (0 otherwise) */
+  otherImages: number;
   classes: number;
   /** median of the images' shorter sides in pixels, or null when unknown */
   nativeSide: number | null;
@@ -49,40 +51,39 @@ export async function medianNativeSide(items: DatasetItem[]): Promise<number | n
   return known.length % 2 ? known[mid] : (known[mid - 1] + known[mid]) / 2;
 }
 
-/** Below this image size the whole network trains: cheap at that size, and needed on data so unlike ImageNet. */
-const WHOLE_NETWORK_MAX_SIZE = 96;
+/** Native images up to this size train at 64 px with the whole network: cheap there, and far from ImageNet. */
+const SMALL_IMAGE_SIDE = 48;
+const SMALL_IMAGE_SIZE = 64;
 /** From this many labelled images per class, 4 blocks train instead of 2 (full Fashion-MNIST: 0.914 vs 0.902). */
 const DEEPER_PER_CLASS = 500;
-/** DANN's budget in source-image passes: 30 epochs of 600 source images, ~8 min on 2 cores at 64 px (issue #10). */
-const DANN_IMAGE_PASSES = 18_000;
+/**
+ * Whole-network image passes one default job may spend: 36,000 at 64 px took ~8.5 min on this 2-core machine
+ * (DANN, 600 + 600 digits, 30 epochs; issue #10), which keeps a default job on ~1,000 images near 10 minutes.
+ */
+const WHOLE_NETWORK_PASSES = 36_000;
 
 const gradientMethod = (m: Method) => m !== 'feature_extraction';
 
-/** Rounded up to a size the backbone accepts. */
-function acceptedSize(size: number, b: BackboneSizes): number {
-  const m = b.imageSizes.multipleOf || 1;
-  return Math.min(b.imageSizes.max, Math.max(b.imageSizes.min, Math.ceil(size / m) * m));
-}
-
 /**
- * The image size when the user gave none. The gradient methods run the network every epoch, so small images
- * train at about twice their native size (at least 64 px, at most the 128 px cap): 28 px digits gain nothing from
- * 128-224 px and train far faster at 64. feature_extraction runs each image once, at the backbone's native size.
+ * The image size when the user gave none. The gradient methods run the network every epoch: images of at most
+ * 48 px (digits, Fashion-MNIST) train at 64 px, which keeps their detail and lets the whole network train at a
+ * fraction of the cost at 128; larger images get the 128 px cap. feature_extraction runs each image once, at the
+ * backbone's native size.
  */
 export function dataImageSize(method: Method, b: BackboneSizes, profile: DataProfile): Choice<number> {
   const capped = defaultImageSize(b, method);
   if (!gradientMethod(method)) return { value: capped, why: `the backbone's native size: feature_extraction runs each image through it once` };
   if (profile.nativeSide === null) return { value: capped, why: `image sizes unknown: the ${capped} px cap for gradient methods` };
-  const value = Math.min(capped, acceptedSize(Math.max(64, 2 * profile.nativeSide), b));
-  return value < capped
-    ? { value, why: `images are ~${Math.round(profile.nativeSide)} px: ${value} px (about twice that) keeps their detail and trains several times faster than ${capped} px` }
-    : { value, why: `images are ~${Math.round(profile.nativeSide)} px: the ${capped} px cap for gradient methods` };
+  const side = Math.round(profile.nativeSide);
+  if (side > SMALL_IMAGE_SIDE) return { value: capped, why: `images are ~${side} px: the ${capped} px cap for gradient methods` };
+  const value = Math.min(capped, Math.max(b.imageSizes.min, SMALL_IMAGE_SIZE));
+  return { value, why: `images are ~${side} px: ${value} px keeps their detail and lets the whole network train at a fraction of the cost at ${capped} px` };
 }
 
 /** How many backbone blocks train. */
 export function dataTrainableBlocks(method: Method, imageSize: number, profile: DataProfile): Choice<number | 'all'> {
   if (!gradientMethod(method)) return { value: 0, why: 'feature_extraction keeps the backbone frozen' };
-  if (imageSize <= WHOLE_NETWORK_MAX_SIZE) {
+  if (imageSize <= SMALL_IMAGE_SIZE) {
     return {
       value: 'all',
       why: `at ${imageSize} px the whole network trains cheaply, and such small images are far from what the backbone saw (shifted digits: 0.69 with all blocks at 64 px against 0.17 with 2 at 128)`,
@@ -94,13 +95,22 @@ export function dataTrainableBlocks(method: Method, imageSize: number, profile: 
     : { value: 2, why: `${Math.round(perClass)} labelled images per class: the last 2 blocks adapt, the rest stay pretrained` };
 }
 
-/** Epochs: DANN by a budget of source-image passes, the others by the labelled count (with early stopping). */
-export function dataEpochs(method: Method, profile: DataProfile): Choice<number> {
+/**
+ * Epochs. With the whole network training, as many as a budget of image passes allows (an epoch of fine_tune
+ * walks the training images once; multi_task and DANN walk the larger domain once, with a batch of each
+ * domain per step), at most 20 (30 for DANN, whose adversarial game needs more steps), at least 10. With a
+ * cached prefix an epoch is cheap: 20 below 1,000 labelled images, else 10. Early stopping ends most sooner.
+ */
+export function dataEpochs(method: Method, profile: DataProfile, trainableBlocks: number | 'all' | undefined, validationSplit: number): Choice<number> {
   if (method === 'feature_extraction') return { value: 10, why: 'unused: the linear classifier is fitted to convergence' };
-  if (method === 'domain_adaptation') {
-    const value = Math.max(10, Math.min(30, Math.round(DANN_IMAGE_PASSES / Math.max(1, profile.labelledImages))));
-    return { value, why: `${profile.labelledImages} source images: ${value} epochs keep the adversarial game long enough and the job within ~10 min` };
+  const max = method === 'domain_adaptation' ? 30 : 20;
+  const trained = Math.round(profile.labelledImages * (1 - validationSplit));
+  const perEpoch = method === 'fine_tune' ? trained : 2 * Math.max(trained, profile.otherImages);
+  if (trainableBlocks === 'all') {
+    const value = Math.max(10, Math.min(max, Math.floor(WHOLE_NETWORK_PASSES / Math.max(1, perEpoch))));
+    return { value, why: `${perEpoch} image passes per epoch through the whole network: ${value} epochs keep the job near 10 min here` };
   }
+  if (method === 'domain_adaptation') return { value: 30, why: 'the adversarial game needs many steps before the features align' };
   return profile.labelledImages < 1000
     ? { value: 20, why: `${profile.labelledImages} labelled images make short epochs: up to 20, ended by early stopping` }
     : { value: 10, why: `${profile.labelledImages} labelled images: up to 10 epochs, ended by early stopping` };
@@ -115,7 +125,8 @@ export function dataAwareDefaults(method: Method, backbone: BackboneSizes | unde
   if (user.imageSize === undefined && backbone) out.imageSize = dataImageSize(method, backbone, profile);
   const imageSize = user.imageSize ?? out.imageSize?.value;
   if (user.trainableBlocks === undefined && imageSize !== undefined) out.trainableBlocks = dataTrainableBlocks(method, imageSize, profile);
-  if (user.epochs === undefined) out.epochs = dataEpochs(method, profile);
+  const trainableBlocks = user.trainableBlocks ?? out.trainableBlocks?.value;
+  if (user.epochs === undefined) out.epochs = dataEpochs(method, profile, trainableBlocks, user.validationSplit ?? 0.2);
   return out;
 }
 
@@ -156,5 +167,6 @@ export async function profileData(method: Method, target: ImageDataset, source?:
   const dann = method === 'domain_adaptation';
   const labelled = dann && source ? source : target;
   const seen = dann ? [...labelled.items, ...target.items] : labelled.items;
-  return { labelledImages: labelled.items.length, classes: labelled.labels.length, nativeSide: await medianNativeSide(seen) };
+  const other = dann ? target : method === 'multi_task' ? source : undefined;
+  return { labelledImages: labelled.items.length, otherImages: other?.items.length ?? 0, classes: labelled.labels.length, nativeSide: await medianNativeSide(seen) };
 }

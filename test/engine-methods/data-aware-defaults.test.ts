@@ -95,3 +95,15 @@ test('the same seed repeats the same run: same choices, same metrics', async () 
   };
   assert.deepEqual(await run(), await run());
 });
+
+test('fine_tune with linearProbeFirst starts from the linear probe and still learns', async () => {
+  const m = await train({ method: 'fine_tune', target, hyperparameters: { imageSize: 32, trainableBlocks: 1, epochs: 3, batchSize: 8, seed: 2, linearProbeFirst: true } });
+  try {
+    assert.equal(m.metadata.resolvedHyperparameters!.linearProbeFirst.why, 'set by you');
+    // the probe already separates the classes, so the first epoch starts from a trained head
+    assert.ok(m.epochs[0].accuracy! >= 0.8, `first-epoch training accuracy ${m.epochs[0].accuracy}`);
+    assert.ok(m.evaluation.accuracy >= 0.75, `validation accuracy ${m.evaluation.accuracy}`);
+  } finally {
+    m.dispose();
+  }
+});

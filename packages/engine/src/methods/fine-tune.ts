@@ -1,6 +1,6 @@
 // fine_tune: a new softmax head on the pooled features (with linearProbeFirst started as a linear probe, LP-FT),
-// the last `trainableBlocks` blocks trained with it at a tenth of its learning rate (min L_t(θ_t), starting from θ_t = θ_s). Augmented views of each image were
-// cached by the prefix; every epoch picks one view per image.
+// the last `trainableBlocks` blocks trained with it at a tenth of its learning rate (min L_t(θ_t), starting from
+// θ_t = θ_s). Augmented views of each image were cached by the prefix; every epoch picks one view per image.
 import * as tf from '@tensorflow/tfjs';
 import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';

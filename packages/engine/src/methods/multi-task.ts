@@ -1,5 +1,6 @@
 // multi_task: one shared trainable suffix, a source head and a target head (with linearProbeFirst both started as
-// linear probes, LP-FT), minimising L_s + λ·L_t over batches drawn from both domains in lock-step. The served model keeps only the target head.
+// linear probes, LP-FT), minimising L_s + λ·L_t over batches drawn from both domains in lock-step. The served
+// model keeps only the target head.
 import * as tf from '@tensorflow/tfjs';
 import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';

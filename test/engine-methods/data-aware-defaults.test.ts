@@ -12,17 +12,18 @@ import { DatasetFactory, twoClasses } from './fixtures.ts';
 const mobilenet = listBackbones().find((b) => b.id === 'mobilenet_v2')!;
 const profile = (nativeSide: number | null, labelledImages = 400, classes = 10, otherImages = 0): DataProfile => ({ labelledImages, otherImages, classes, nativeSide });
 
-test('small images: the gradient methods train the whole network at 64 px', () => {
-  for (const method of ['fine_tune', 'multi_task', 'domain_adaptation'] as const) {
-    const d = dataAwareDefaults(method, mobilenet, profile(28));
-    assert.equal(d.imageSize?.value, 64, method);
-    assert.equal(d.trainableBlocks?.value, 'all', method);
-    assert.match(d.imageSize!.why, /28 px/);
+test('small images: DANN adapts the whole network at 64 px; fine_tune and multi_task keep 128 px and 2 blocks', () => {
+  const d = dataAwareDefaults('domain_adaptation', mobilenet, profile(28));
+  assert.deepEqual([d.imageSize?.value, d.trainableBlocks?.value], [64, 'all']);
+  assert.match(d.imageSize!.why, /28 px/);
+  for (const method of ['fine_tune', 'multi_task'] as const) {
+    const c = dataAwareDefaults(method, mobilenet, profile(28));
+    assert.deepEqual([c.imageSize?.value, c.trainableBlocks?.value], [128, 2], method);
   }
   // mixed 28 and 64 px images (median 46) still count as small; 64 px images get the 128 px cap and 2 blocks
-  const mixed = dataAwareDefaults('fine_tune', mobilenet, profile(46));
+  const mixed = dataAwareDefaults('domain_adaptation', mobilenet, profile(46));
   assert.deepEqual([mixed.imageSize?.value, mixed.trainableBlocks?.value], [64, 'all']);
-  const medium = dataAwareDefaults('fine_tune', mobilenet, profile(64));
+  const medium = dataAwareDefaults('domain_adaptation', mobilenet, profile(64));
   assert.deepEqual([medium.imageSize?.value, medium.trainableBlocks?.value], [128, 2]);
 });
 
@@ -41,8 +42,9 @@ test('whole-network epochs follow a budget of image passes: DANN 30 on 600 + 600
   assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 600, 10, 600)).epochs?.value, 30);
   assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 1200, 10, 1200)).epochs?.value, 15);
   assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 20000, 10, 20000)).epochs?.value, 10);
-  // fine_tune walks 80% of 5,000 images an epoch: 9 by the budget, raised to the floor of 10; 20 on 400 images
-  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 5000)).epochs?.value, 10);
+  // fine_tune with the whole network (asked for) walks 80% of 5,000 images an epoch: 9 by the budget, raised to
+  // the floor of 10; on a cached prefix 20 epochs below 1,000 labelled images
+  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 5000), { trainableBlocks: 'all' }).epochs?.value, 10);
   assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 400)).epochs?.value, 20);
 });
 
@@ -58,7 +60,7 @@ test('what the user sets is never overridden, and is explained as theirs', () =>
     { value: 3, why: 'set by you' },
   ]);
   // a user's image size alone still lets the data pick the depth for that size
-  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(300), { imageSize: 64 }).trainableBlocks?.value, 'all');
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(300), { imageSize: 64 }).trainableBlocks?.value, 'all');
 });
 
 let data: DatasetFactory;
@@ -71,7 +73,8 @@ after(() => data.cleanup());
 
 test('train() reads the native size from the dataset, records every choice with its reason, and keeps what the user set', async () => {
   let reported: object | undefined;
-  const m = await train({ method: 'fine_tune', target, hyperparameters: { epochs: 2, batchSize: 8, seed: 5 }, onHyperparameters: (c) => void (reported = c) });
+  const source = await data.make({ patterns: twoClasses, perClass: 10, size: 28, seed: 32 });
+  const m = await train({ method: 'domain_adaptation', target, source, hyperparameters: { epochs: 2, batchSize: 8, seed: 5 }, onHyperparameters: (c) => void (reported = c) });
   try {
     const r = m.metadata.resolvedHyperparameters!;
     assert.deepEqual(reported, r, 'the same choices are reported when training starts');

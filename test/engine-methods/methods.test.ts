@@ -26,8 +26,7 @@ test('fine_tune learns two classes and reports per-epoch metrics', async () => {
     assert.equal(m.evaluation.perClass.reduce((a, c) => a + c.support, 0), 6);
     assert.ok(m.evaluation.accuracy >= 0.8, `validation accuracy ${m.evaluation.accuracy}`);
     assert.ok(m.epochs.length >= 1 && m.epochs.every((e) => Number.isFinite(e.loss) && e.valAccuracy !== null));
-    // at 64 px the data-aware default trains the whole network (data-aware-defaults.ts)
-    assert.equal(m.metadata.hyperparameters.trainableBlocks, 'all');
+    assert.equal(m.metadata.hyperparameters.trainableBlocks, 2);
     assert.equal(m.metadata.hyperparameters.augment, true);
     // the served model maps images to probabilities over the labels
     const p = m.model.predict(tf.zeros([1, imageSize, imageSize, 3])) as tf.Tensor;

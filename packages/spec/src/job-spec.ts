@@ -57,10 +57,10 @@ export const Hyperparameters = Type.Object(
         description: 'Rate of the new heads; trainable backbone blocks use a tenth of it. Default 0.001 (Adam); domain_adaptation 0.01 (SGD with momentum 0.9, annealed as in the DANN paper).',
       }),
     ),
-    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction; for the other methods 64 px when the images are at most 48 px, else 128.' })),
+    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction; 128 px for fine_tune and multi_task; domain_adaptation 64 px when the images are at most 48 px, else 128.' })),
     trainableBlocks: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Literal('all')], {
-        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network). Default from the data: "all" at image sizes up to 64 px, else 2 (4 from 500 labelled images per class); feature_extraction 0.',
+        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network). Default from the data: domain_adaptation "all" at image sizes up to 64 px; else 2 (4 from 500 labelled images per class); feature_extraction 0.',
       }),
     ),
     validationSplit: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),

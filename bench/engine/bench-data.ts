@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { permutation, seededRandom } from '../../packages/engine/src/methods/seeded-random.ts';
 
@@ -106,14 +106,35 @@ export function mnistMStyle(raw: RawImages, seed: number): RawImages {
   return { ...raw, pixels, channels: 3 };
 }
 
-/** Write PNGs as <root>/<class>/<i>.png and return the ImageDataset the engine trains on. */
-export async function writeDataset(raw: RawImages, classNames: string[], root: string, withLabels = true): Promise<ImageDataset> {
+type Encoder = (img: Sharp, i: number) => Promise<{ bytes: Buffer; ext: string }>;
+
+/** Write each image through `encode` as <root>/<class>/<i>.<ext> and return the ImageDataset the engine trains on. */
+async function writeEncoded(raw: RawImages, classNames: string[], root: string, withLabels: boolean, encode: Encoder): Promise<ImageDataset> {
   const items: DatasetItem[] = [];
   for (const name of classNames) await mkdir(path.join(root, name), { recursive: true });
   for (let i = 0; i < raw.pixels.length; i++) {
-    const file = path.join(root, classNames[raw.labels[i]], `${i}.png`);
-    await writeFile(file, await sharp(Buffer.from(raw.pixels[i]), { raw: { width: raw.size, height: raw.size, channels: raw.channels } }).png().toBuffer());
+    const img = sharp(Buffer.from(raw.pixels[i]), { raw: { width: raw.size, height: raw.size, channels: raw.channels } });
+    const { bytes, ext } = await encode(img, i);
+    const file = path.join(root, classNames[raw.labels[i]], `${i}.${ext}`);
+    await writeFile(file, bytes);
     items.push({ file, label: withLabels ? classNames[raw.labels[i]] : null });
   }
   return { root, items, labels: withLabels ? [...classNames] : [], skipped: [] };
+}
+
+/** Write PNGs as <root>/<class>/<i>.png and return the ImageDataset the engine trains on. */
+export function writeDataset(raw: RawImages, classNames: string[], root: string, withLabels = true): Promise<ImageDataset> {
+  return writeEncoded(raw, classNames, root, withLabels, async (img) => ({ bytes: await img.png().toBuffer(), ext: 'png' }));
+}
+
+/**
+ * Write a dataset the way users' sets look: every other image as the native grey PNG, the rest as RGB JPEG
+ * scaled to `otherSize` px, so image sizes and formats are mixed as in the issue's measurements.
+ */
+export function writeMixedDataset(raw: RawImages, classNames: string[], root: string, otherSize = 64, withLabels = true): Promise<ImageDataset> {
+  return writeEncoded(raw, classNames, root, withLabels, async (img, i) =>
+    i % 2 === 1
+      ? { bytes: await img.resize(otherSize, otherSize).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer(), ext: 'jpg' }
+      : { bytes: await img.png().toBuffer(), ext: 'png' },
+  );
 }

@@ -25,3 +25,20 @@ test('domain_adaptation defaults to 30 epochs at SGD rate 0.01 without early sto
   // what the user sets wins
   assert.equal(resolveHyperparameters('domain_adaptation', { epochs: 5, learningRate: 0.05 }, 128).learningRate, 0.05);
 });
+
+test('feature_extraction reads every block end; LP-FT is there but off; DANN adds the target term', () => {
+  const fe = resolveHyperparameters('feature_extraction', undefined, 224);
+  assert.deepEqual([fe.features, fe.linearProbeFirst, fe.targetEntropyWeight], ['block_ends', false, 0]);
+  for (const method of ['fine_tune', 'multi_task'] as const) {
+    const hp = resolveHyperparameters(method, undefined, 128);
+    assert.deepEqual([hp.features, hp.linearProbeFirst, hp.targetEntropyWeight], ['last_layer', false, 0], method);
+  }
+  const dann = resolveHyperparameters('domain_adaptation', undefined, 64);
+  assert.deepEqual([dann.features, dann.linearProbeFirst, dann.targetEntropyWeight], ['last_layer', false, 0.3]);
+  // what the user sets wins; settings a method cannot use are refused with a reason
+  assert.equal(resolveHyperparameters('fine_tune', { linearProbeFirst: true }, 128).linearProbeFirst, true);
+  assert.equal(resolveHyperparameters('domain_adaptation', { targetEntropyWeight: 0 }, 64).targetEntropyWeight, 0);
+  assert.equal(resolveHyperparameters('feature_extraction', { features: 'last_layer' }, 224).features, 'last_layer');
+  assert.throws(() => resolveHyperparameters('fine_tune', { features: 'block_ends' }, 128), /feature_extraction/);
+  assert.throws(() => resolveHyperparameters('domain_adaptation', { linearProbeFirst: true }, 64), /fine_tune and multi_task/);
+});

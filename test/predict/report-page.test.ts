@@ -16,6 +16,7 @@ const job: JobView = {
   startedAt: null,
   finishedAt: null,
   error: null,
+  resolvedHyperparameters: null,
 };
 
 test('DANN curves include the domain loss and accuracy; labels are escaped', () => {

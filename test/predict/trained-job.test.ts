@@ -22,6 +22,15 @@ test('a trained feature_extraction job serves its model through /predict and as 
     const job = await waitForJob(api.db.prisma, submitted.body.id, isTerminal, 180_000);
     assert.equal(job.status, 'succeeded', `${job.errorCode}: ${job.errorMessage}`);
 
+    // every hyperparameter the job trained with, each with why: the user's, the data's, or the default
+    const view = await api.http.get(`/jobs/${job.id}`).expect(200);
+    const resolved = view.body.resolvedHyperparameters;
+    assert.deepEqual(resolved.imageSize, { value: 32, why: 'set by you' });
+    assert.deepEqual(resolved.seed, { value: 1, why: 'set by you' });
+    assert.equal(resolved.features.value, 'block_ends');
+    assert.equal(resolved.trainableBlocks.value, 0);
+    for (const [k, c] of Object.entries(resolved) as [string, { why: string }][]) assert.ok(c.why.length > 0, `${k} has a reason`);
+
     // the checkpoint must open in plain TF.js (weight names matching the topology)
     const files = new Map<string, Buffer>();
     for (const name of ['model.json', 'weights.bin']) files.set(name, await api.app.predictor.cache.get(job.id).then((m) => m.checkpoint.files.get(name)!));

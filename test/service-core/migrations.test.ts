@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,28 +8,36 @@ import pg from 'pg';
 import { LEGACY_TENANT_ID, defaultMigrationsDir, dropDatabase, migrate } from '@graft/db';
 import { createTestDatabase, serverUrl } from '../support/db.ts';
 
+/** Every migration folder in prisma/migrations, in the order they apply. */
+const allMigrations = (await readdir(defaultMigrationsDir, { withFileTypes: true }))
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
 test('migrate creates the database, applies every migration once and records them like Prisma', async () => {
   const url = `${serverUrl}/graft_migrate_${process.pid}_${Date.now()}`;
   try {
     const first = await migrate(url);
     assert.equal(first.createdDatabase, true);
-    assert.deepEqual(first.applied, ['20261127000000_init', '20261201120000_tenants']);
+    assert.equal(allMigrations[0], '20261127000000_init');
+    assert.deepEqual(first.applied, allMigrations);
     const again = await migrate(url);
     assert.deepEqual(again, { applied: [], createdDatabase: false });
 
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const { rows } = await client.query('SELECT * FROM "_prisma_migrations"');
-      assert.equal(rows.length, 2);
-      rows.sort((a, b) => a.migration_name.localeCompare(b.migration_name));
-      const sql = await readFile(path.join(defaultMigrationsDir, '20261127000000_init', 'migration.sql'));
-      assert.equal(rows[0].checksum, createHash('sha256').update(sql).digest('hex'));
-      assert.equal(rows[0].migration_name, '20261127000000_init');
-      assert.ok(rows[0].finished_at instanceof Date);
-      assert.equal(rows[0].rolled_back_at, null);
-      assert.equal(rows[0].applied_steps_count, 1);
-      assert.match(rows[0].id, /^[0-9a-f-]{36}$/);
+      const { rows } = await client.query('SELECT * FROM "_prisma_migrations" ORDER BY migration_name');
+      assert.equal(rows.length, allMigrations.length);
+      for (const [i, name] of allMigrations.entries()) {
+        const sql = await readFile(path.join(defaultMigrationsDir, name, 'migration.sql'));
+        assert.equal(rows[i].checksum, createHash('sha256').update(sql).digest('hex'));
+        assert.equal(rows[i].migration_name, name);
+        assert.ok(rows[i].finished_at instanceof Date);
+        assert.equal(rows[i].rolled_back_at, null);
+        assert.equal(rows[i].applied_steps_count, 1);
+        assert.match(rows[i].id, /^[0-9a-f-]{36}$/);
+      }
       const tables = await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
       assert.deepEqual(tables.rows.map((r) => r.tablename), ['ApiKey', 'Dataset', 'EpochMetric', 'Evaluation', 'Job', 'Tenant', '_prisma_migrations']);
     } finally {
@@ -44,7 +52,7 @@ test('concurrent starts (API and worker together) migrate once', async () => {
   const url = `${serverUrl}/graft_migrate_race_${process.pid}_${Date.now()}`;
   try {
     const results = await Promise.all([migrate(url), migrate(url), migrate(url)]);
-    assert.deepEqual(results.flatMap((r) => r.applied), ['20261127000000_init', '20261201120000_tenants']);
+    assert.deepEqual(results.flatMap((r) => r.applied), allMigrations);
   } finally {
     await dropDatabase(url);
   }

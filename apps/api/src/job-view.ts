@@ -1,6 +1,6 @@
 // How a job row in Postgres is shown to clients (JobView / MetricsView in packages/spec).
 import type { EpochMetric, Evaluation as EvaluationRow, Job } from '@graft/db';
-import type { EpochMetrics, Evaluation, JobView, Method, MetricsView } from '@graft/spec';
+import type { EpochMetrics, Evaluation, JobView, Method, MetricsView, ResolvedHyperparameter } from '@graft/spec';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -17,6 +17,7 @@ export function toJobView(job: Job): JobView {
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? job.errorCode } : null,
+    resolvedHyperparameters: (job.resolvedHyperparameters as Record<string, ResolvedHyperparameter> | null) ?? null,
   };
 }
 

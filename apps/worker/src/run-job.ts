@@ -94,6 +94,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       signal,
       onProgress: (fraction, stage) => progress(datasetsShare + trainingShare * fraction, stage),
       onEpoch: (m) => jobLifecycle.recordEpoch(prisma, jobId, m),
+      onHyperparameters: (choices) => jobLifecycle.recordResolvedHyperparameters(prisma, jobId, choices),
       logger: log,
       // a file:// backbone may only come from where file:// datasets may
       allowedFileRoot: path.resolve(deps.config.datasetsDir),

@@ -9,11 +9,17 @@ export const acceptedImageFormats = 'PNG, JPEG, WebP, GIF or TIFF';
 
 type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'tiff';
 
+/** A usable image's size as its header gives it (the engine's defaults read native sizes from it). */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
 /**
- * Returns null when the file is a usable image, otherwise the reason to skip it.
+ * Returns the image's size when the file is a usable image, otherwise the reason (a string) to skip it.
  * Throws image_too_large for an image above maxPixels: a deliberate bomb or an image the user must downscale.
  */
-export async function checkImage(file: string, entry: string, maxPixels: number): Promise<string | null> {
+export async function checkImage(file: string, entry: string, maxPixels: number): Promise<string | ImageSize> {
   const format = sniffImageFormat(await readHead(file));
   if (!format) return `not a ${acceptedImageFormats} image`;
   let meta: Metadata;
@@ -39,7 +45,7 @@ export async function checkImage(file: string, entry: string, maxPixels: number)
   } catch (err) {
     return `the ${format.toUpperCase()} data cannot be decoded, the file is damaged or truncated (${(err as Error).message.trim()})`;
   }
-  return null;
+  return { width, height };
 }
 
 async function readHead(file: string): Promise<Buffer> {

@@ -4,6 +4,9 @@ export interface DatasetItem {
   file: string;
   /** class name, or null when the archive carries no labels (allowed only when labels are not required) */
   label: string | null;
+  /** pixel size from the header checked when the dataset was prepared (absent when built by other means) */
+  width?: number;
+  height?: number;
 }
 
 export interface SkippedEntry {

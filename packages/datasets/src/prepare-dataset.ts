@@ -82,9 +82,9 @@ async function checkImages(
       throwIfCancelled(signal);
       const { rel, label } = layout.files[i]!;
       const file = path.join(root, rel);
-      const reason = await checkImage(file, rel, maxPixels);
-      if (reason) unusable.push({ entry: rel, reason });
-      else results[i] = { file, label };
+      const checked = await checkImage(file, rel, maxPixels);
+      if (typeof checked === 'string') unusable.push({ entry: rel, reason: checked });
+      else results[i] = { file, label, width: checked.width, height: checked.height };
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, os.availableParallelism()) }, worker));

@@ -51,6 +51,11 @@ export async function recordProgress(prisma: PrismaClient, jobId: string, progre
   });
 }
 
+/** The hyperparameters the running attempt trains with, each with why it was chosen (shown in GET /jobs/:id). */
+export async function recordResolvedHyperparameters(prisma: PrismaClient, jobId: string, choices: Record<string, { value: unknown; why: string }>): Promise<void> {
+  await prisma.job.updateMany({ where: { id: jobId, status: 'running' }, data: { resolvedHyperparameters: choices as Prisma.InputJsonValue } });
+}
+
 /** Writes one epoch's metrics; a retried attempt rewrites the row for that epoch instead of adding one. */
 export async function recordEpoch(prisma: PrismaClient, jobId: string, m: EpochMetrics): Promise<void> {
   const data = {

@@ -6,11 +6,13 @@ import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, 
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone, type BackboneFetch } from './backbones/index.ts';
+import { blockFeaturesBackbone } from './backbones/block-features.ts';
 import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
-import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
+import { resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
+import { choiceValues, dataAwareDefaults, explainHyperparameters, profileData, type HyperparameterChoices } from './methods/data-aware-defaults.ts';
 import { seededRandom } from './methods/seeded-random.ts';
 import { stratifiedSplit } from './methods/validation-split.ts';
 import { fineTune } from './methods/fine-tune.ts';
@@ -45,6 +47,8 @@ export interface TrainInput {
   signal?: AbortSignal;
   onProgress?: (fraction: number, stage: string) => void | Promise<void>;
   onEpoch?: (m: EpochMetrics) => void | Promise<void>;
+  /** once the hyperparameters are resolved, before any image is read: each value with why it was chosen */
+  onHyperparameters?: (choices: HyperparameterChoices) => void | Promise<void>;
   logger?: EngineLogger;
   /** where a file:// backbone URL may point (the service passes DATASETS_DIR); unset = anywhere (library use) */
   allowedFileRoot?: string;
@@ -130,15 +134,21 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
 
   const backend = await initBackend();
   const registered = typeof input.backbone === 'object' ? undefined : listBackbones().find((b) => b.id === (input.backbone ?? 'mobilenet_v2'));
-  const wantedSize = input.hyperparameters?.imageSize ?? (registered ? defaultImageSize(registered, method) : undefined);
+  // what the data says about the values the user left out; the user's own values always win
+  const user = input.hyperparameters ?? {};
+  const fromData = dataAwareDefaults(method, registered, await profileData(method, input.target, input.source), user);
+  const wantedSize = user.imageSize ?? fromData.imageSize?.value;
   await report(0, 'loading backbone');
-  const backbone = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot, fetch: input.fetch });
+  const loaded = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot, fetch: input.fetch });
   try {
-    const hp = resolveHyperparameters(method, input.hyperparameters, backbone.imageSize);
-    log.info({ method, backbone: backbone.info.id, backend, hyperparameters: hp }, 'training starts');
-    return await trainOnBackbone(input, backbone, hp, log, report);
+    const hp = resolveHyperparameters(method, { ...choiceValues(fromData), ...user }, loaded.imageSize);
+    const choices = explainHyperparameters(method, hp, user, fromData);
+    await input.onHyperparameters?.(choices);
+    const backbone = hp.features === 'block_ends' ? blockFeaturesBackbone(loaded) : loaded;
+    log.info({ method, backbone: backbone.info.id, backend, hyperparameters: choices }, 'training starts');
+    return await trainOnBackbone(input, backbone, hp, choices, log, report);
   } catch (err) {
-    releaseWeights(backbone.model);
+    releaseWeights(loaded.model);
     throw err;
   }
 }
@@ -147,6 +157,7 @@ async function trainOnBackbone(
   input: TrainInput,
   backbone: Backbone,
   hp: ResolvedHyperparameters,
+  choices: HyperparameterChoices,
   log: EngineLogger,
   report: (fraction: number, stage: string) => Promise<void>,
 ): Promise<TrainedModel> {
@@ -251,6 +262,7 @@ async function trainOnBackbone(
     backbone: { id: backbone.info.id, name: backbone.info.name, source: backbone.info.source },
     method,
     hyperparameters: hp,
+    resolvedHyperparameters: choices,
     evaluation,
     createdAt: new Date().toISOString(),
     graftVersion,

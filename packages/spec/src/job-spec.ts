@@ -75,7 +75,7 @@ export type BackboneRef = Static<typeof BackboneRef>;
 
 export const Hyperparameters = Type.Object(
   {
-    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Default 10; domain_adaptation 30 (its adversarial training needs more steps and does not stop early).' })),
+    epochs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Default from the data: with the whole network training, 10-20 (domain_adaptation 10-30) within a budget of 36,000 image passes; else 20 below 1,000 labelled images, 10 above (domain_adaptation 30). Early stopping ends most runs sooner (not domain_adaptation).' })),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
     learningRate: Type.Optional(
       Type.Number({
@@ -84,10 +84,10 @@ export const Hyperparameters = Type.Object(
         description: 'Rate of the new heads; trainable backbone blocks use a tenth of it. Default 0.001 (Adam); domain_adaptation 0.01 (SGD with momentum 0.9, annealed as in the DANN paper).',
       }),
     ),
-    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction, at most 128 for the other methods.' })),
+    imageSize: Type.Optional(Type.Integer({ minimum: 32, maximum: 512, description: 'Square input size in pixels; defaults to the backbone\'s native size for feature_extraction; 128 px for fine_tune and multi_task; domain_adaptation 64 px when the images are at most 48 px, else 128.' })),
     trainableBlocks: Type.Optional(
       Type.Union([Type.Integer({ minimum: 0, maximum: 64 }), Type.Literal('all')], {
-        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network).',
+        description: 'Blocks at the end of the backbone that train (0 = frozen backbone, "all" = whole network). Default from the data: domain_adaptation "all" at image sizes up to 64 px; else 2 (4 from 500 labelled images per class); feature_extraction 0.',
       }),
     ),
     validationSplit: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
@@ -95,6 +95,17 @@ export const Hyperparameters = Type.Object(
     earlyStoppingPatience: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
     classifier: Type.Optional(Type.Union([Type.Literal('logistic'), Type.Literal('svm')])),
+    features: Type.Optional(
+      Type.Union([Type.Literal('block_ends'), Type.Literal('last_layer')], {
+        description: 'feature_extraction: pooled outputs of every backbone block end, concatenated (default), or the last layer\'s alone.',
+      }),
+    ),
+    linearProbeFirst: Type.Optional(
+      Type.Boolean({ description: 'fine_tune, multi_task: start the new heads as linear probes on the pretrained features, then train the blocks (LP-FT). Default false: it measured worse on Fashion-MNIST at 10 labels/class.' }),
+    ),
+    targetEntropyWeight: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 10, description: 'domain_adaptation: weight of the target information-maximisation term (confident, class-balanced target predictions); 0 = off.' }),
+    ),
     lambda: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'multi_task: weight of the target loss; domain_adaptation: maximum weight of the domain loss.' })),
   },
   { $id: 'Hyperparameters', additionalProperties: false },

@@ -11,6 +11,15 @@ export const terminalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'c
 
 const Timestamp = Type.String({ format: 'date-time' });
 
+export const ResolvedHyperparameter = Type.Object(
+  {
+    value: Type.Union([Type.Number(), Type.String(), Type.Boolean()]),
+    why: Type.String({ description: "'set by you', what in the data chose it, or why it is the default." }),
+  },
+  { $id: 'ResolvedHyperparameter' },
+);
+export type ResolvedHyperparameter = Static<typeof ResolvedHyperparameter>;
+
 export const JobView = Type.Object(
   {
     id: Type.String(),
@@ -24,6 +33,9 @@ export const JobView = Type.Object(
     startedAt: Type.Union([Timestamp, Type.Null()]),
     finishedAt: Type.Union([Timestamp, Type.Null()]),
     error: Type.Union([JobError, Type.Null()]),
+    resolvedHyperparameters: Type.Union([Type.Record(Type.String(), ResolvedHyperparameter), Type.Null()], {
+      description: 'Every hyperparameter the job trains with, each with why it was chosen; null until training starts.',
+    }),
   },
   { $id: 'JobView' },
 );

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import type { Evaluation, Method } from '@graft/spec';
 import type { ResolvedHyperparameters } from '../methods/hyperparameters.ts';
+import type { HyperparameterChoices } from '../methods/data-aware-defaults.ts';
 import type { Preprocessing } from '../preprocess/index.ts';
 
 export interface ModelMetadata {
@@ -12,6 +13,8 @@ export interface ModelMetadata {
   backbone: { id: string; name: string; source: string };
   method: Method;
   hyperparameters: ResolvedHyperparameters;
+  /** the same values, each with why it was chosen (set by the user, read from the data, or the default) */
+  resolvedHyperparameters?: HyperparameterChoices;
   /** where the model was evaluated and how well, as in the job's metrics */
   evaluation: Evaluation;
   createdAt: string;

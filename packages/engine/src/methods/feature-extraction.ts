@@ -1,144 +1,24 @@
 // feature_extraction: the backbone stays frozen (Φ); a linear classifier (multinomial logistic regression or a
-// one-vs-rest linear SVM) with L2 is fitted to convergence on standardised pooled features, min L_c(θ_c, Φ(D_t)).
-// The L2 strength is picked on held-out training features; the standardisation is folded into the classifier's
-// weights, so the served Dense layer is exact.
+// one-vs-rest linear SVM) with L2 is fitted to convergence on standardised pooled features (linear-probe.ts),
+// min L_c(θ_c, Φ(D_t)), and served as one Dense layer with the standardisation folded into its weights.
 import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics } from '@graft/spec';
 import type { MethodInput, MethodResult } from './method.ts';
-import type { ExampleSet } from './example-set.ts';
-import { batchInputs } from './example-set.ts';
 import { LayerStack } from './heads.ts';
-import { linearProblem, type LinearFit, type LinearFitOptions } from './linear-classifier.ts';
-import { stratifiedSplit } from './validation-split.ts';
 import { logisticLoss } from './logistic-regression.ts';
 import { squaredHingeLoss } from './linear-svm.ts';
 import { classifierForward, lossAndAccuracy, validationMetrics } from './classifier-forward.ts';
-import { throwIfCancelled } from './training-loop.ts';
-import type { SuffixRunner } from '../suffix/index.ts';
-
-/**
- * Inverse L2 strengths tried (scikit-learn's C convention). 1280–2048 features on a few hundred images overfit at
- * C = 1, so C is chosen by the loss on a stratified fifth of the training features, then refitted on all of them.
- */
-const C_GRID = [0.01, 0.1, 1];
-/** Tolerance 1e-4 on the gradient (scikit-learn's), and enough iterations to actually converge. */
-const MAX_ITERATIONS = 1000;
-const GRADIENT_TOLERANCE = 1e-4;
-
-/** Pooled features of view 0 of a set: the suffix (identity-like when everything is frozen) run in inference mode. */
-async function pooledFeatures(suffix: Pick<SuffixRunner, 'predict'>, set: ExampleSet, batchSize: number): Promise<{ x: Float32Array; d: number }> {
-  const parts: Float32Array[] = [];
-  let d = 0;
-  for (let i = 0; i < set.count; i += batchSize) {
-    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
-    const batch = batchInputs(set, idx);
-    const f = await suffix.predict(batch).finally(() => batch.dispose());
-    d = f.shape[1]!;
-    parts.push(f.dataSync() as Float32Array);
-    f.dispose();
-  }
-  const x = new Float32Array(set.count * d);
-  parts.reduce((off, p) => (x.set(p, off), off + p.length), 0);
-  return { x, d };
-}
-
-function meanAndScale(x: Float32Array, n: number, d: number): { mean: Float32Array; scale: Float32Array } {
-  const mean = new Float32Array(d);
-  const scale = new Float32Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j] / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) scale[j] += (x[i * d + j] - mean[j]) ** 2 / n;
-  // constant features (e.g. dead ReLUs) keep scale 1 instead of dividing by ~0
-  for (let j = 0; j < d; j++) scale[j] = scale[j] > 1e-12 ? Math.sqrt(scale[j]) : 1;
-  return { mean, scale };
-}
-
-function rows(z: Float32Array, d: number, idx: number[]): Float32Array {
-  const out = new Float32Array(idx.length * d);
-  idx.forEach((i, j) => out.set(z.subarray(i * d, (i + 1) * d), j * d));
-  return out;
-}
-
-/** Scores z·W + b of rows z [n × d], in float64 for the held-out loss. */
-function linearScores(z: Float32Array, n: number, d: number, k: number, fit: LinearFit): Float64Array {
-  const s = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < k; c++) s[i * k + c] = fit.bias[c];
-    for (let j = 0; j < d; j++) {
-      const v = z[i * d + j];
-      for (let c = 0; c < k; c++) s[i * k + c] += v * fit.kernel[j * k + c];
-    }
-  }
-  return s;
-}
+import { fitLinearProbe, setHeadWeights } from './linear-probe.ts';
 
 export async function featureExtraction(input: MethodInput): Promise<MethodResult> {
   const { runner, train, validation, numClasses: k, hp, rand } = input;
-  const { x, d } = await pooledFeatures(runner, train, hp.batchSize);
-  const n = train.count;
-  const y = train.labels!;
-  const { mean, scale } = meanAndScale(x, n, d);
-  const z = x.map((v, i) => (v - mean[i % d]) / scale[i % d]);
   const loss = hp.classifier === 'svm' ? squaredHingeLoss : logisticLoss;
-  const held = stratifiedSplit(y, 0.2, rand);
-  const fits = held.validation.length ? C_GRID.length + 1 : 1;
-  let fitIndex = 0;
-  const fitOptions = (C: number, warmStart?: LinearFit): LinearFitOptions => ({
-    C,
-    warmStart,
-    maxIterations: MAX_ITERATIONS,
-    gradientTolerance: GRADIENT_TOLERANCE,
-    onIteration: async (it: number) => {
-      throwIfCancelled(input.signal);
-      // L-BFGS needs tens to hundreds of iterations; progress assumes ~100 per fit
-      await input.onProgress?.(Math.min(0.99, (fitIndex + Math.min(1, it / 100)) / fits));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      throwIfCancelled(input.signal);
-    },
-  });
-  let C = 1;
-  // the held-out fit at the chosen C starts the final fit: the optimum moves little when a fifth more data joins
-  let chosen: LinearFit | undefined;
-  if (held.validation.length) {
-    const zv = rows(z, d, held.validation);
-    const yv = Int32Array.from(held.validation, (i) => y[i]);
-    const heldProblem = await linearProblem(rows(z, d, held.train), Int32Array.from(held.train, (i) => y[i]), d, k, loss);
-    try {
-      let best = Infinity;
-      let previous: LinearFit | undefined;
-      // along the C path from strong to weak regularisation, each fit warm-started from the last
-      for (const c of C_GRID) {
-        previous = await heldProblem.fit(fitOptions(c, previous));
-        // the held-out loss, not accuracy: a few hundred held-out images change accuracy in steps of
-        // several tenths of a percent, so accuracy ties and flips with how far each fit converged
-        const heldLoss = loss.value(linearScores(zv, yv.length, d, k, previous), yv, k);
-        fitIndex++;
-        // strictly better only: ties keep the stronger regularisation
-        if (heldLoss < best) [best, C, chosen] = [heldLoss, c, previous];
-      }
-    } finally {
-      await heldProblem.dispose();
-    }
-  }
-  const problem = await linearProblem(z, y, d, k, loss);
-  let fit: LinearFit;
-  try {
-    fit = await problem.fit(fitOptions(C, chosen));
-  } finally {
-    await problem.dispose();
-  }
-  // scores = ((x − μ)/σ)·W + b = x·(W/σ) + (b − (μ/σ)·W)
-  const kernel = new Float32Array(d * k);
-  const bias = Float32Array.from(fit.bias);
-  for (let j = 0; j < d; j++) {
-    for (let c = 0; c < k; c++) {
-      kernel[j * k + c] = fit.kernel[j * k + c] / scale[j];
-      bias[c] -= (mean[j] / scale[j]) * fit.kernel[j * k + c];
-    }
-  }
+  const probe = await fitLinearProbe(runner, train, k, { loss, batchSize: hp.batchSize, rand, signal: input.signal, onProgress: input.onProgress });
+  const { d, C, fit } = probe;
   const dense = tf.layers.dense({ name: 'graft_head', units: k });
   // built through a forward pass so its weights are saved as graft_head/kernel, which model.json names
   const head = LayerStack.built([dense], d);
-  tf.tidy(() => dense.setWeights([tf.tensor2d(kernel, [d, k]), tf.tensor1d(bias)]));
+  setHeadWeights(head, probe);
   const forward = classifierForward(runner, head);
   const trainScore = await lossAndAccuracy(train, forward, hp.batchSize);
   const val = await validationMetrics(validation, forward, hp.batchSize);
@@ -148,7 +28,7 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     accuracy: trainScore.accuracy,
     valLoss: val.valLoss,
     valAccuracy: val.valAccuracy,
-    extra: { C, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
+    extra: { C, folds: probe.folds, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
   };
   await input.onEpoch?.(epoch);
   return { epochs: [epoch], head };

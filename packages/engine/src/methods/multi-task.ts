@@ -1,5 +1,6 @@
-// multi_task: one shared trainable suffix, a source head and a target head, minimising L_s + λ·L_t over
-// batches drawn from both domains in lock-step. The served model keeps only the target head.
+// multi_task: one shared trainable suffix, a source head and a target head (with linearProbeFirst both started as
+// linear probes, LP-FT), minimising L_s + λ·L_t over batches drawn from both domains in lock-step. The served
+// model keeps only the target head.
 import * as tf from '@tensorflow/tfjs';
 import type { MethodInput, MethodResult } from './method.ts';
 import { batchInputs, batchLabels } from './example-set.ts';
@@ -8,6 +9,7 @@ import { childSeed } from './seeded-random.ts';
 import { batchAccuracy, classifierForward, validationMetrics } from './classifier-forward.ts';
 import { cycledBatches } from './training-loop.ts';
 import { trainGradientMethod } from './gradient-method.ts';
+import { startFromLinearProbe } from './linear-probe.ts';
 
 export async function multiTask(input: MethodInput): Promise<MethodResult> {
   const { runner, featureDim, train, validation, numClasses, hp, rand } = input;
@@ -15,6 +17,11 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
   const source = input.source;
   const targetHead = softmaxHead('graft_head', featureDim, numClasses, childSeed(rand));
   const sourceHead = softmaxHead('graft_source_head', featureDim, source.numClasses, childSeed(rand));
+  if (hp.linearProbeFirst) {
+    const probe = { batchSize: hp.batchSize, rand, signal: input.signal };
+    await startFromLinearProbe(runner, targetHead, train, numClasses, probe);
+    await startFromLinearProbe(runner, sourceHead, source.set, source.numClasses, probe);
+  }
   const forward = classifierForward(runner, targetHead);
   // an epoch walks the larger domain once; the smaller one is cycled
   const steps = Math.ceil(Math.max(train.count, source.set.count) / hp.batchSize);

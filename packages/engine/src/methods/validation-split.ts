@@ -27,3 +27,23 @@ export function stratifiedSplit(labels: ArrayLike<number>, fraction: number, ran
   }
   return { train: train.sort((a, b) => a - b), validation: validation.sort((a, b) => a - b) };
 }
+
+/**
+ * Stratified k-fold: `folds` disjoint index lists covering every item, each class dealt round-robin over the
+ * folds in a seeded order, so every fold holds about 1/folds of each class.
+ */
+export function stratifiedFolds(labels: ArrayLike<number>, folds: number, rand: () => number): number[][] {
+  const out: number[][] = Array.from({ length: folds }, () => []);
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < labels.length; i++) {
+    if (!byClass.has(labels[i])) byClass.set(labels[i], []);
+    byClass.get(labels[i])!.push(i);
+  }
+  let next = 0;
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const items = byClass.get(c)!;
+    // continuing the round-robin across classes keeps the fold sizes within one of each other
+    for (const o of permutation(items.length, rand)) out[next++ % folds].push(items[o]);
+  }
+  return out.map((f) => f.sort((a, b) => a - b));
+}

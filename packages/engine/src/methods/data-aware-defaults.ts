@@ -1,0 +1,176 @@
+// Data-aware defaults: what a job's data says about the hyperparameters a user left out (image size, trainable
+// depth, epochs), each choice with a short reason, plus the reason behind every other resolved value. What the
+// user set is never touched. The table the job shows (GET /jobs/:id resolvedHyperparameters) and the checkpoint
+// metadata both come from explainHyperparameters().
+import sharp from 'sharp';
+import type { Hyperparameters, Method } from '@graft/spec';
+import type { DatasetItem, ImageDataset } from '@graft/datasets';
+import { defaultImageSize, type ResolvedHyperparameters } from './hyperparameters.ts';
+
+/** What the defaults look at. */
+export interface DataProfile {
+  /** labelled images of the served task (DANN: the source domain), before the validation hold-out */
+  labelledImages: number;
+  /** the second domain's images: multi_task's labelled source, DANN's unlabelled target (0 otherwise) */
+  otherImages: number;
+  classes: number;
+  /** median of the images' shorter sides in pixels, or null when unknown */
+  nativeSide: number | null;
+}
+
+export interface Choice<T> {
+  value: T;
+  why: string;
+}
+
+export type HyperparameterChoices = { [K in keyof ResolvedHyperparameters]: Choice<ResolvedHyperparameters[K]> };
+
+interface BackboneSizes {
+  nativeImageSize: number;
+  imageSizes: { min: number; max: number; multipleOf: number };
+}
+
+/** Images whose header is read when the dataset did not record sizes: a median needs no more. */
+const SIZE_SAMPLE = 64;
+
+/** Median shorter side of the images, from the dataset's recorded sizes or, failing those, a sample of headers. */
+export async function medianNativeSide(items: DatasetItem[]): Promise<number | null> {
+  if (items.length === 0) return null;
+  const step = Math.max(1, Math.floor(items.length / SIZE_SAMPLE));
+  const sample = items.filter((_, i) => i % step === 0).slice(0, SIZE_SAMPLE);
+  const sides = await Promise.all(
+    sample.map(async (it) => {
+      if (it.width && it.height) return Math.min(it.width, it.height);
+      const meta = await sharp(it.file).metadata().catch(() => null);
+      return meta?.width && meta.height ? Math.min(meta.width, meta.height) : null;
+    }),
+  );
+  const known = sides.filter((s): s is number => s !== null).sort((a, b) => a - b);
+  if (known.length === 0) return null;
+  const mid = known.length >> 1;
+  return known.length % 2 ? known[mid] : (known[mid - 1] + known[mid]) / 2;
+}
+
+/** Native images up to this size train at 64 px with the whole network: cheap there, and far from ImageNet. */
+const SMALL_IMAGE_SIDE = 48;
+const SMALL_IMAGE_SIZE = 64;
+/** From this many labelled images per class, 4 blocks train instead of 2 (full Fashion-MNIST: 0.914 vs 0.902). */
+const DEEPER_PER_CLASS = 500;
+/**
+ * Whole-network image passes one default job may spend: 36,000 at 64 px took ~8.5 min on this 2-core machine
+ * (DANN, 600 + 600 digits, 30 epochs; issue #10), which keeps a default job on ~1,000 images near 10 minutes.
+ */
+const WHOLE_NETWORK_PASSES = 36_000;
+
+const gradientMethod = (m: Method) => m !== 'feature_extraction';
+
+/**
+ * The image size when the user gave none. feature_extraction runs each image once, at the backbone's native
+ * size. DANN adapts the whole network to a far domain: images of at most 48 px (digits) train at 64 px, which
+ * keeps their detail at a fraction of the cost at 128 (shifted digits: 0.69 against 0.17 with 2 blocks at 128).
+ * fine_tune and multi_task keep the 128 px cap with a cached prefix: on Fashion-MNIST (28 px) 64 px with the
+ * whole network measured no better (0.710 against 0.707 at 40 labels/class) for ~10x the time.
+ */
+export function dataImageSize(method: Method, b: BackboneSizes, profile: DataProfile): Choice<number> {
+  const capped = defaultImageSize(b, method);
+  if (!gradientMethod(method)) return { value: capped, why: `the backbone's native size: feature_extraction runs each image through it once` };
+  if (method !== 'domain_adaptation') {
+    return { value: capped, why: `the ${capped} px cap: the last blocks adapt on a cached prefix (64 px with the whole network measured no better on 28 px images)` };
+  }
+  if (profile.nativeSide === null) return { value: capped, why: `image sizes unknown: the ${capped} px cap for gradient methods` };
+  const side = Math.round(profile.nativeSide);
+  if (side > SMALL_IMAGE_SIDE) return { value: capped, why: `images are ~${side} px: the ${capped} px cap for gradient methods` };
+  const value = Math.min(capped, Math.max(b.imageSizes.min, SMALL_IMAGE_SIZE));
+  return { value, why: `images are ~${side} px: ${value} px keeps their detail and lets the whole network train at a fraction of the cost at ${capped} px` };
+}
+
+/** How many backbone blocks train. */
+export function dataTrainableBlocks(method: Method, imageSize: number, profile: DataProfile): Choice<number | 'all'> {
+  if (!gradientMethod(method)) return { value: 0, why: 'feature_extraction keeps the backbone frozen' };
+  if (method === 'domain_adaptation' && imageSize <= SMALL_IMAGE_SIZE) {
+    return {
+      value: 'all',
+      why: `at ${imageSize} px the whole network trains cheaply, and such small images are far from what the backbone saw (shifted digits: 0.69 with all blocks at 64 px against 0.17 with 2 at 128)`,
+    };
+  }
+  const perClass = profile.labelledImages / Math.max(1, profile.classes);
+  return perClass >= DEEPER_PER_CLASS
+    ? { value: 4, why: `${Math.round(perClass)} labelled images per class support adapting 4 blocks` }
+    : { value: 2, why: `${Math.round(perClass)} labelled images per class: the last 2 blocks adapt, the rest stay pretrained` };
+}
+
+/**
+ * Epochs. With the whole network training, as many as a budget of image passes allows (an epoch of fine_tune
+ * walks the training images once; multi_task and DANN walk the larger domain once, with a batch of each
+ * domain per step), at most 20 (30 for DANN, whose adversarial game needs more steps), at least 10. With a
+ * cached prefix an epoch is cheap: 20 below 1,000 labelled images, else 10. Early stopping ends most sooner.
+ */
+export function dataEpochs(method: Method, profile: DataProfile, trainableBlocks: number | 'all' | undefined, validationSplit: number): Choice<number> {
+  if (method === 'feature_extraction') return { value: 10, why: 'unused: the linear classifier is fitted to convergence' };
+  const max = method === 'domain_adaptation' ? 30 : 20;
+  const trained = Math.round(profile.labelledImages * (1 - validationSplit));
+  const perEpoch = method === 'fine_tune' ? trained : 2 * Math.max(trained, profile.otherImages);
+  if (trainableBlocks === 'all') {
+    const value = Math.max(10, Math.min(max, Math.floor(WHOLE_NETWORK_PASSES / Math.max(1, perEpoch))));
+    return { value, why: `${perEpoch} image passes per epoch through the whole network: ${value} epochs keep the job near 10 min here` };
+  }
+  if (method === 'domain_adaptation') return { value: 30, why: 'the adversarial game needs many steps before the features align' };
+  return profile.labelledImages < 1000
+    ? { value: 20, why: `${profile.labelledImages} labelled images make short epochs: up to 20, ended by early stopping` }
+    : { value: 10, why: `${profile.labelledImages} labelled images: up to 10 epochs, ended by early stopping` };
+}
+
+/**
+ * The data-aware values for the fields the user left out, to merge UNDER the user's own hyperparameters.
+ * `backbone` is undefined for a user's own model, whose input size is fixed by the model.
+ */
+export function dataAwareDefaults(method: Method, backbone: BackboneSizes | undefined, profile: DataProfile, user: Hyperparameters = {}): Partial<HyperparameterChoices> {
+  const out: Partial<HyperparameterChoices> = {};
+  if (user.imageSize === undefined && backbone) out.imageSize = dataImageSize(method, backbone, profile);
+  const imageSize = user.imageSize ?? out.imageSize?.value;
+  if (user.trainableBlocks === undefined && imageSize !== undefined) out.trainableBlocks = dataTrainableBlocks(method, imageSize, profile);
+  const trainableBlocks = user.trainableBlocks ?? out.trainableBlocks?.value;
+  if (user.epochs === undefined) out.epochs = dataEpochs(method, profile, trainableBlocks, user.validationSplit ?? 0.2);
+  return out;
+}
+
+/** Values of data-aware choices, as hyperparameters (under the user's). */
+export function choiceValues(choices: Partial<HyperparameterChoices>): Hyperparameters {
+  return Object.fromEntries(Object.entries(choices).map(([k, c]) => [k, c!.value])) as Hyperparameters;
+}
+
+/** Why a value that no data rule chose is what it is. */
+const fixedReasons: Record<keyof ResolvedHyperparameters, (m: Method) => string> = {
+  epochs: () => 'the default',
+  batchSize: () => '32: stable steps, and fits the wasm heap at 224 px',
+  learningRate: (m) => (m === 'domain_adaptation' ? "0.01: the DANN paper's annealed SGD rate" : "0.001 for new heads (Adam); backbone blocks train at a tenth"),
+  imageSize: () => "the backbone's input size",
+  trainableBlocks: (m) => (m === 'feature_extraction' ? 'feature_extraction keeps the backbone frozen' : 'the default depth'),
+  validationSplit: () => 'a stratified fifth held out to evaluate and stop early',
+  augment: (m) => (m === 'fine_tune' ? 'flip/crop/brightness views add variety to few images' : 'off: the domains carry the variety'),
+  earlyStoppingPatience: (m) => (m === 'domain_adaptation' ? 'off: the adversarial game needs all its epochs' : '3 epochs without a better validation loss'),
+  seed: () => 'drawn at random and recorded, so the run can be repeated',
+  classifier: () => 'logistic regression: calibrated probabilities',
+  lambda: (m) => (m === 'multi_task' ? 'weight 1 of the target loss' : m === 'domain_adaptation' ? 'the ramp to 1 of the DANN paper' : 'unused by this method'),
+  linearProbeFirst: (m) => (m === 'fine_tune' || m === 'multi_task' ? 'off: starting the head as a linear probe measured worse (Fashion-MNIST, 10 labels/class)' : 'unused by this method'),
+  targetEntropyWeight: (m) => (m === 'domain_adaptation' ? 'confident, class-balanced target predictions guard small target sets against collapse' : 'unused by this method'),
+  features: (m) => (m === 'feature_extraction' ? 'pooled block ends: early blocks keep cues the last one lost' : 'the last layer, which the method trains'),
+};
+
+/** Every resolved value with its reason: the user's own, a data-aware choice, or the fixed default. */
+export function explainHyperparameters(method: Method, hp: ResolvedHyperparameters, user: Hyperparameters = {}, data: Partial<HyperparameterChoices> = {}): HyperparameterChoices {
+  const entries = (Object.keys(hp) as (keyof ResolvedHyperparameters)[]).map((k) => {
+    const why = (user as Record<string, unknown>)[k] !== undefined ? 'set by you' : (data[k]?.why ?? fixedReasons[k](method));
+    return [k, { value: hp[k], why }];
+  });
+  return Object.fromEntries(entries) as HyperparameterChoices;
+}
+
+/** The profile of a job's data: the served task's labelled set (DANN: the source), sizes over every image used. */
+export async function profileData(method: Method, target: ImageDataset, source?: ImageDataset): Promise<DataProfile> {
+  const dann = method === 'domain_adaptation';
+  const labelled = dann && source ? source : target;
+  const seen = dann ? [...labelled.items, ...target.items] : labelled.items;
+  const other = dann ? target : method === 'multi_task' ? source : undefined;
+  return { labelledImages: labelled.items.length, otherImages: other?.items.length ?? 0, classes: labelled.labels.length, nativeSide: await medianNativeSide(seen) };
+}

@@ -1,0 +1,182 @@
+// A linear probe: multinomial logistic regression (or a linear SVM) with L2, fitted to convergence on the
+// standardised pooled features of a set, min L_c(θ_c, Φ(D)); the L2 strength chosen on held-out features. The
+// standardisation is folded into the returned weights, so a Dense layer on the raw features is exact.
+// feature_extraction serves it as its classifier; fine_tune and multi_task start their heads from it (LP-FT).
+import * as tf from '@tensorflow/tfjs';
+import type { ExampleSet } from './example-set.ts';
+import { batchInputs } from './example-set.ts';
+import type { LayerStack } from './heads.ts';
+import { linearProblem, type LinearFit, type LinearFitOptions, type LinearLoss } from './linear-classifier.ts';
+import { MIN_IMAGES_TO_SPLIT, stratifiedFolds, stratifiedSplit } from './validation-split.ts';
+import { throwIfCancelled } from './training-loop.ts';
+import { logisticLoss } from './logistic-regression.ts';
+import type { SuffixRunner } from '../suffix/index.ts';
+
+/**
+ * Inverse L2 strengths tried (scikit-learn's C convention), half a decade apart. Thousands of standardised
+ * features on a few hundred images overfit at C = 1, so C is chosen by the held-out loss, then refitted on all.
+ */
+const C_GRID = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
+/**
+ * Up to this many training images C is chosen by stratified 5-fold cross-validation: one held-out fifth of 400
+ * images judges C by a few dozen images, and its verdict flips with which ones. Above it one fifth is plenty.
+ */
+const CV_MAX_IMAGES = 2000;
+const CV_FOLDS = 5;
+/** Tolerance 1e-4 on the gradient (scikit-learn's), and enough iterations to actually converge. */
+const MAX_ITERATIONS = 1000;
+const GRADIENT_TOLERANCE = 1e-4;
+
+/** Pooled features of view 0 of a set: the suffix (identity-like when everything is frozen) run in inference mode. */
+async function pooledFeatures(suffix: Pick<SuffixRunner, 'predict'>, set: ExampleSet, batchSize: number): Promise<{ x: Float32Array; d: number }> {
+  const parts: Float32Array[] = [];
+  let d = 0;
+  for (let i = 0; i < set.count; i += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
+    const batch = batchInputs(set, idx);
+    const f = await suffix.predict(batch).finally(() => batch.dispose());
+    d = f.shape[1]!;
+    parts.push(f.dataSync() as Float32Array);
+    f.dispose();
+  }
+  const x = new Float32Array(set.count * d);
+  parts.reduce((off, p) => (x.set(p, off), off + p.length), 0);
+  return { x, d };
+}
+
+function meanAndScale(x: Float32Array, n: number, d: number): { mean: Float32Array; scale: Float32Array } {
+  const mean = new Float32Array(d);
+  const scale = new Float32Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j] / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) scale[j] += (x[i * d + j] - mean[j]) ** 2 / n;
+  // constant features (e.g. dead ReLUs) keep scale 1 instead of dividing by ~0
+  for (let j = 0; j < d; j++) scale[j] = scale[j] > 1e-12 ? Math.sqrt(scale[j]) : 1;
+  return { mean, scale };
+}
+
+function rows(z: Float32Array, d: number, idx: number[]): Float32Array {
+  const out = new Float32Array(idx.length * d);
+  idx.forEach((i, j) => out.set(z.subarray(i * d, (i + 1) * d), j * d));
+  return out;
+}
+
+/** Scores z·W + b of rows z [n × d], in float64 for the held-out loss. */
+function linearScores(z: Float32Array, n: number, d: number, k: number, fit: LinearFit): Float64Array {
+  const s = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) s[i * k + c] = fit.bias[c];
+    for (let j = 0; j < d; j++) {
+      const v = z[i * d + j];
+      for (let c = 0; c < k; c++) s[i * k + c] += v * fit.kernel[j * k + c];
+    }
+  }
+  return s;
+}
+
+export interface ProbeOptions {
+  loss: LinearLoss;
+  batchSize: number;
+  rand: () => number;
+  signal?: AbortSignal;
+  onProgress?(fraction: number): void | Promise<void>;
+}
+
+export interface LinearProbe {
+  /** [d × k] row-major and [k], for the RAW pooled features (standardisation folded in) */
+  kernel: Float32Array;
+  bias: Float32Array;
+  d: number;
+  C: number;
+  /** held-out parts C was judged on (5 folds on small sets, 1 fifth on large ones, 0 on a handful of images) */
+  folds: number;
+  fit: LinearFit;
+}
+
+/** Fits the probe on the pooled features of view 0 of `set` (labelled, `k` classes). */
+export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set: ExampleSet, k: number, o: ProbeOptions): Promise<LinearProbe> {
+  const { loss, rand } = o;
+  const { x, d } = await pooledFeatures(runner, set, o.batchSize);
+  const n = set.count;
+  const y = set.labels!;
+  const { mean, scale } = meanAndScale(x, n, d);
+  const z = x.map((v, i) => (v - mean[i % d]) / scale[i % d]);
+  // held-out parts that judge C: k folds on small data, else one stratified fifth; none on a handful of images
+  const heldOut = n < MIN_IMAGES_TO_SPLIT ? [] : n <= CV_MAX_IMAGES ? stratifiedFolds(y, CV_FOLDS, rand) : [stratifiedSplit(y, 0.2, rand).validation];
+  const folds = heldOut.filter((f) => f.length > 0 && f.length < n);
+  const fits = folds.length * C_GRID.length + 1;
+  let fitIndex = 0;
+  const fitOptions = (C: number, warmStart?: LinearFit): LinearFitOptions => ({
+    C,
+    warmStart,
+    maxIterations: MAX_ITERATIONS,
+    gradientTolerance: GRADIENT_TOLERANCE,
+    onIteration: async (it: number) => {
+      throwIfCancelled(o.signal);
+      // L-BFGS needs tens to hundreds of iterations; progress assumes ~100 per fit
+      await o.onProgress?.(Math.min(0.99, (fitIndex + Math.min(1, it / 100)) / fits));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfCancelled(o.signal);
+    },
+  });
+  // summed held-out loss per C over the folds, and each C's fit on the last fold (to warm-start the final fit:
+  // the optimum moves little when a fold more of data joins)
+  const heldLoss = C_GRID.map(() => 0);
+  const lastFits: LinearFit[] = [];
+  for (const fold of folds) {
+    const inFold = new Set(fold);
+    const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !inFold.has(i));
+    const zv = rows(z, d, fold);
+    const yv = Int32Array.from(fold, (i) => y[i]);
+    const foldProblem = await linearProblem(rows(z, d, rest), Int32Array.from(rest, (i) => y[i]), d, k, loss);
+    try {
+      let previous: LinearFit | undefined;
+      // along the C path from strong to weak regularisation, each fit warm-started from the last
+      for (const [ci, c] of C_GRID.entries()) {
+        previous = await foldProblem.fit(fitOptions(c, previous));
+        // the held-out loss, not accuracy: a few dozen held-out images change accuracy in steps of several
+        // points, so accuracy ties and flips with how far each fit converged
+        heldLoss[ci] += loss.value(linearScores(zv, yv.length, d, k, previous), yv, k) * fold.length;
+        lastFits[ci] = previous;
+        fitIndex++;
+      }
+    } finally {
+      await foldProblem.dispose();
+    }
+  }
+  // strictly better only: ties keep the stronger regularisation; no held-out data at all: C = 1
+  let best = folds.length ? 0 : C_GRID.indexOf(1);
+  heldLoss.forEach((l, i) => (l < heldLoss[best] ? (best = i) : undefined));
+  const C = C_GRID[best];
+  const chosen = lastFits[best];
+  const problem = await linearProblem(z, y, d, k, loss);
+  let fit: LinearFit;
+  try {
+    fit = await problem.fit(fitOptions(C, chosen));
+  } finally {
+    await problem.dispose();
+  }
+  // scores = ((x − μ)/σ)·W + b = x·(W/σ) + (b − (μ/σ)·W)
+  const kernel = new Float32Array(d * k);
+  const bias = Float32Array.from(fit.bias);
+  for (let j = 0; j < d; j++) {
+    for (let c = 0; c < k; c++) {
+      kernel[j * k + c] = fit.kernel[j * k + c] / scale[j];
+      bias[c] -= (mean[j] / scale[j]) * fit.kernel[j * k + c];
+    }
+  }
+  return { kernel, bias, d, C, folds: folds.length, fit };
+}
+
+/** Sets a one-Dense head's weights to the probe's. */
+export function setHeadWeights(head: LayerStack, probe: LinearProbe): void {
+  const k = probe.bias.length;
+  tf.tidy(() => head.layers[0].setWeights([tf.tensor2d(probe.kernel, [probe.d, k]), tf.tensor1d(probe.bias)]));
+}
+
+/**
+ * LP-FT's first stage: a classifier head (one Dense layer on `set`'s pooled features) set to the logistic
+ * regression probe on the current (pretrained) features.
+ */
+export async function startFromLinearProbe(runner: Pick<SuffixRunner, 'predict'>, head: LayerStack, set: ExampleSet, k: number, o: Omit<ProbeOptions, 'loss'>): Promise<void> {
+  setHeadWeights(head, await fitLinearProbe(runner, set, k, { ...o, loss: logisticLoss }));
+}

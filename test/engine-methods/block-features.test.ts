@@ -1,0 +1,69 @@
+// feature_extraction reads the pooled outputs of every block end by default; the served model carries that cut
+// itself, so the cached training path, the served TF.js model and its ONNX export all give the same answers.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { createOnnxRunner, exportToOnnx } from '@graft/onnx';
+import type { ImageDataset } from '@graft/datasets';
+import { train } from '../../packages/engine/src/train.ts';
+import { decodeImage } from '../../packages/engine/src/preprocess/index.ts';
+import { DatasetFactory, twoClasses } from './fixtures.ts';
+
+const imageSize = 32;
+let data: DatasetFactory;
+let target: ImageDataset;
+let validation: ImageDataset;
+
+before(async () => {
+  data = await DatasetFactory.create();
+  target = await data.make({ patterns: twoClasses, perClass: 12, size: 40, seed: 21 });
+  validation = await data.make({ patterns: twoClasses, perClass: 4, size: 40, seed: 22 });
+});
+after(() => data.cleanup());
+
+test('feature_extraction on block ends: evaluation, served model and ONNX export agree', async () => {
+  const m = await train({ method: 'feature_extraction', target, validation, hyperparameters: { imageSize, seed: 3 } });
+  try {
+    assert.equal(m.metadata.hyperparameters.features, 'block_ends');
+    // 17 pooled block ends of MobileNetV2 before the last (16 + 24·2 + 32·3 + 64·4 + 96·3 + 160·3 + 320) + 1280
+    const cut = m.model.getLayer('graft_block_features');
+    assert.deepEqual(cut.outputShape, [null, 2784]);
+    assert.ok(m.epochs[0].extra!.folds! >= 2, 'C chosen by cross-validation on this small set');
+
+    const s = m.metadata.preprocessing.imageSize;
+    const pixels = await Promise.all(validation.items.map((it) => decodeImage(it.file, m.metadata.preprocessing)));
+    const batch = new Float32Array(pixels.length * s * s * 3);
+    pixels.forEach((p, i) => batch.set(p, i * s * s * 3));
+    const served = tf.tidy(() => (m.model.predict(tf.tensor4d(batch, [pixels.length, s, s, 3])) as tf.Tensor).dataSync() as Float32Array);
+    const k = m.labels.length;
+    const correct = validation.items.filter((it, i) => m.labels[argMax(served.subarray(i * k, (i + 1) * k))] === it.label).length;
+    assert.equal(correct / validation.items.length, m.evaluation.accuracy, 'the served model scores as the training-time evaluation did');
+    assert.ok(m.evaluation.accuracy >= 0.8, `validation accuracy ${m.evaluation.accuracy}`);
+
+    const runner = await createOnnxRunner(exportToOnnx(m.model));
+    assert.ok(runner, 'ONNX Runtime loads here');
+    const onnx = await runner.run(batch, pixels.length);
+    await runner.dispose();
+    const diff = served.reduce((a, v, i) => Math.max(a, Math.abs(v - onnx[i])), 0);
+    assert.ok(diff < 1e-4, `ONNX export differs from the served model by ${diff}`);
+  } finally {
+    m.dispose();
+  }
+});
+
+test("feature_extraction with features 'last_layer' keeps the backbone's own pooled output", async () => {
+  const m = await train({ method: 'feature_extraction', target, hyperparameters: { imageSize, seed: 3, features: 'last_layer' } });
+  try {
+    assert.equal(m.metadata.hyperparameters.features, 'last_layer');
+    assert.throws(() => m.model.getLayer('graft_block_features'));
+    assert.ok(m.evaluation.accuracy >= 0.8, `validation accuracy ${m.evaluation.accuracy}`);
+  } finally {
+    m.dispose();
+  }
+});
+
+function argMax(p: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+  return best;
+}

@@ -1,0 +1,112 @@
+// Data-aware defaults: the values a user leaves out are read from the data, each with a reason, recorded in the
+// checkpoint metadata; what the user sets is kept; the same seed repeats the same run.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ImageDataset } from '@graft/datasets';
+import { listBackbones } from '../../packages/engine/src/backbones/index.ts';
+import { dataAwareDefaults, explainHyperparameters, type DataProfile } from '../../packages/engine/src/methods/data-aware-defaults.ts';
+import { resolveHyperparameters } from '../../packages/engine/src/methods/hyperparameters.ts';
+import { train } from '../../packages/engine/src/train.ts';
+import { DatasetFactory, twoClasses } from './fixtures.ts';
+
+const mobilenet = listBackbones().find((b) => b.id === 'mobilenet_v2')!;
+const profile = (nativeSide: number | null, labelledImages = 400, classes = 10, otherImages = 0): DataProfile => ({ labelledImages, otherImages, classes, nativeSide });
+
+test('small images: DANN adapts the whole network at 64 px; fine_tune and multi_task keep 128 px and 2 blocks', () => {
+  const d = dataAwareDefaults('domain_adaptation', mobilenet, profile(28));
+  assert.deepEqual([d.imageSize?.value, d.trainableBlocks?.value], [64, 'all']);
+  assert.match(d.imageSize!.why, /28 px/);
+  for (const method of ['fine_tune', 'multi_task'] as const) {
+    const c = dataAwareDefaults(method, mobilenet, profile(28));
+    assert.deepEqual([c.imageSize?.value, c.trainableBlocks?.value], [128, 2], method);
+  }
+  // mixed 28 and 64 px images (median 46) still count as small; 64 px images get the 128 px cap and 2 blocks
+  const mixed = dataAwareDefaults('domain_adaptation', mobilenet, profile(46));
+  assert.deepEqual([mixed.imageSize?.value, mixed.trainableBlocks?.value], [64, 'all']);
+  const medium = dataAwareDefaults('domain_adaptation', mobilenet, profile(64));
+  assert.deepEqual([medium.imageSize?.value, medium.trainableBlocks?.value], [128, 2]);
+});
+
+test('large images keep the 128 px cap and 2 blocks, 4 from 500 labelled images per class; feature_extraction stays native and frozen', () => {
+  const large = dataAwareDefaults('fine_tune', mobilenet, profile(300));
+  assert.deepEqual([large.imageSize?.value, large.trainableBlocks?.value, large.epochs?.value], [128, 2, 20]);
+  const many = dataAwareDefaults('fine_tune', mobilenet, profile(300, 6000, 10));
+  assert.deepEqual([many.trainableBlocks?.value, many.epochs?.value], [4, 10]);
+  const unknown = dataAwareDefaults('fine_tune', mobilenet, profile(null));
+  assert.deepEqual([unknown.imageSize?.value, unknown.trainableBlocks?.value], [128, 2]);
+  const fe = dataAwareDefaults('feature_extraction', mobilenet, profile(28));
+  assert.deepEqual([fe.imageSize?.value, fe.trainableBlocks?.value], [224, 0]);
+});
+
+test('whole-network epochs follow a budget of image passes: DANN 30 on 600 + 600 digits, 15 on twice that, never below 10', () => {
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 600, 10, 600)).epochs?.value, 30);
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 1200, 10, 1200)).epochs?.value, 15);
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(28, 20000, 10, 20000)).epochs?.value, 10);
+  // fine_tune with the whole network (asked for) walks 80% of 5,000 images an epoch: 9 by the budget, raised to
+  // the floor of 10; on a cached prefix 20 epochs below 1,000 labelled images
+  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 5000), { trainableBlocks: 'all' }).epochs?.value, 10);
+  assert.equal(dataAwareDefaults('fine_tune', mobilenet, profile(28, 400)).epochs?.value, 20);
+});
+
+test('what the user sets is never overridden, and is explained as theirs', () => {
+  const user = { imageSize: 160, trainableBlocks: 1, epochs: 3 };
+  const d = dataAwareDefaults('fine_tune', mobilenet, profile(28), user);
+  assert.deepEqual(Object.keys(d), []);
+  const hp = resolveHyperparameters('fine_tune', { ...user }, 160);
+  const why = explainHyperparameters('fine_tune', hp, user, d);
+  assert.deepEqual([why.imageSize, why.trainableBlocks, why.epochs], [
+    { value: 160, why: 'set by you' },
+    { value: 1, why: 'set by you' },
+    { value: 3, why: 'set by you' },
+  ]);
+  // a user's image size alone still lets the data pick the depth for that size
+  assert.equal(dataAwareDefaults('domain_adaptation', mobilenet, profile(300), { imageSize: 64 }).trainableBlocks?.value, 'all');
+});
+
+let data: DatasetFactory;
+let target: ImageDataset;
+before(async () => {
+  data = await DatasetFactory.create();
+  target = await data.make({ patterns: twoClasses, perClass: 10, size: 28, seed: 31 });
+});
+after(() => data.cleanup());
+
+test('train() reads the native size from the dataset, records every choice with its reason, and keeps what the user set', async () => {
+  let reported: object | undefined;
+  const source = await data.make({ patterns: twoClasses, perClass: 10, size: 28, seed: 32 });
+  const m = await train({ method: 'domain_adaptation', target, source, hyperparameters: { epochs: 2, batchSize: 8, seed: 5 }, onHyperparameters: (c) => void (reported = c) });
+  try {
+    const r = m.metadata.resolvedHyperparameters!;
+    assert.deepEqual(reported, r, 'the same choices are reported when training starts');
+    assert.equal(m.metadata.preprocessing.imageSize, 64);
+    assert.deepEqual([r.imageSize.value, r.trainableBlocks.value, r.epochs.value, r.batchSize.value, r.seed.value], [64, 'all', 2, 8, 5]);
+    assert.match(r.imageSize.why, /28 px/);
+    assert.equal(r.epochs.why, 'set by you');
+    for (const [k, c] of Object.entries(r)) assert.ok(c.why.length > 0, `${k} has a reason`);
+    assert.deepEqual(Object.fromEntries(Object.entries(r).map(([k, c]) => [k, c.value])), m.metadata.hyperparameters);
+  } finally {
+    m.dispose();
+  }
+});
+
+test('the same seed repeats the same run: same choices, same metrics', async () => {
+  const run = async () => {
+    const m = await train({ method: 'feature_extraction', target, hyperparameters: { imageSize: 32, seed: 9 } });
+    const out = { epochs: m.epochs, evaluation: m.evaluation, hp: m.metadata.resolvedHyperparameters };
+    m.dispose();
+    return out;
+  };
+  assert.deepEqual(await run(), await run());
+});
+
+test('fine_tune with linearProbeFirst starts from the linear probe and still learns', async () => {
+  const m = await train({ method: 'fine_tune', target, hyperparameters: { imageSize: 32, trainableBlocks: 1, epochs: 3, batchSize: 8, seed: 2, linearProbeFirst: true } });
+  try {
+    assert.equal(m.metadata.resolvedHyperparameters!.linearProbeFirst.why, 'set by you');
+    // the probe already separates the classes, so the first epoch starts from a trained head
+    assert.ok(m.epochs[0].accuracy! >= 0.8, `first-epoch training accuracy ${m.epochs[0].accuracy}`);
+    assert.ok(m.evaluation.accuracy >= 0.75, `validation accuracy ${m.evaluation.accuracy}`);
+  } finally {
+    m.dispose();
+  }
+});

@@ -1,26 +1,30 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { defaultMigrationsDir, dropDatabase, migrate } from '@graft/db';
 import { createTestDatabase, serverUrl } from '../support/db.ts';
 
+// every migration of prisma/migrations, in the order they apply
+const migrations = (await readdir(defaultMigrationsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+
 test('migrate creates the database, applies every migration once and records them like Prisma', async () => {
   const url = `${serverUrl}/graft_migrate_${process.pid}_${Date.now()}`;
   try {
     const first = await migrate(url);
     assert.equal(first.createdDatabase, true);
-    assert.deepEqual(first.applied, ['20261127000000_init']);
+    assert.deepEqual(first.applied, migrations);
+    assert.equal(migrations[0], '20261127000000_init');
     const again = await migrate(url);
     assert.deepEqual(again, { applied: [], createdDatabase: false });
 
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const { rows } = await client.query('SELECT * FROM "_prisma_migrations"');
-      assert.equal(rows.length, 1);
+      const { rows } = await client.query('SELECT * FROM "_prisma_migrations" ORDER BY migration_name');
+      assert.deepEqual(rows.map((r) => r.migration_name), migrations);
       const sql = await readFile(path.join(defaultMigrationsDir, '20261127000000_init', 'migration.sql'));
       assert.equal(rows[0].checksum, createHash('sha256').update(sql).digest('hex'));
       assert.equal(rows[0].migration_name, '20261127000000_init');
@@ -42,7 +46,7 @@ test('concurrent starts (API and worker together) migrate once', async () => {
   const url = `${serverUrl}/graft_migrate_race_${process.pid}_${Date.now()}`;
   try {
     const results = await Promise.all([migrate(url), migrate(url), migrate(url)]);
-    assert.deepEqual(results.flatMap((r) => r.applied), ['20261127000000_init']);
+    assert.deepEqual(results.flatMap((r) => r.applied), migrations);
   } finally {
     await dropDatabase(url);
   }

@@ -28,6 +28,8 @@ export interface PrepareOptions {
   openS3?: OpenS3;
   signal?: AbortSignal;
   timeouts?: Partial<DownloadTimeouts>;
+  /** called as each step begins ('download', 'extract and check'), so a caller can time them */
+  onStage?: (step: string) => void | Promise<void>;
 }
 
 // The downloaded archive sits inside destDir under a hidden name, which extraction never writes (hidden entries
@@ -41,12 +43,14 @@ export async function prepareDataset(input: { url: string } | { archivePath: str
   if ((await readdir(root)).length > 0) throw new Error(`prepareDataset needs an empty destDir, ${root} is not empty`);
   try {
     const download = path.join(root, downloadName);
+    if ('url' in input) await opts.onStage?.('download');
     const archive =
       'url' in input
         ? await fetchArchive(input.url, download, { ...opts, maxArchiveBytes: limits.maxArchiveBytes })
         : await checkLocalArchive(input.archivePath, limits.maxArchiveBytes);
     throwIfCancelled(opts.signal);
     const format = await detectArchiveFormat(archive);
+    await opts.onStage?.('extract and check');
     const target = new ExtractionTarget(root, limits);
     if (format === 'zip') await extractZip(archive, target, opts.signal);
     else await extractTar(archive, format === 'tar.gz', target, opts.signal);

@@ -25,6 +25,8 @@ export async function loadDataset(
     destDir: opts.destDir,
     requireLabels: opts.requireLabels,
     limits: deps.config.datasetLimits,
+    // images go from the archive to the engine's one decode at the training size, in memory while they fit
+    decodeInEngine: { maxInMemoryBytes: deps.config.datasetMemoryBytes },
     signal: opts.signal,
     onStage: opts.onStage,
   };

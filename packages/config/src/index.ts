@@ -34,6 +34,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   datasetLimits: DatasetLimitsConfig;
+  /** bytes of a job's dataset images a worker keeps in memory (the rest go to its temp folder); 0 = all on disk */
+  datasetMemoryBytes: number;
   tfjsBackend: string | undefined;
 }
 
@@ -127,6 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntries: int(env, 'MAX_ARCHIVE_ENTRIES', 200_000, 1),
       maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1),
     },
+    datasetMemoryBytes: int(env, 'DATASET_MEMORY_BYTES', GiB / 2, 0),
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
   };
 }

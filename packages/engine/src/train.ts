@@ -7,6 +7,7 @@ import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
 import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
+import { dropUndecodable, keepItems, skipUndecodable } from './activations/undecodable-rows.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
@@ -165,10 +166,12 @@ async function trainOnBackbone(
 
   // every image the run needs, through the frozen prefix once; progress shared out by image count
   const augmentViews = hp.augment ? AUGMENTED_VIEWS : 0;
-  const jobs: { items: DatasetItem[]; views: number }[] = [{ items: parts.train.items, views: augmentViews }];
-  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0 });
-  if (method === 'multi_task') jobs.push({ items: input.source!.items, views: 0 });
-  if (dann) jobs.push({ items: input.target.items, views: 0 });
+  const jobs: { items: DatasetItem[]; views: number; dataset?: ImageDataset; what: string }[] = [
+    { items: parts.train.items, views: augmentViews, dataset: labelled, what: dann ? 'source dataset' : 'dataset' },
+  ];
+  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0, dataset: input.validation ?? labelled, what: 'validation set' });
+  if (method === 'multi_task') jobs.push({ items: input.source!.items, views: 0, dataset: input.source, what: 'source dataset' });
+  if (dann) jobs.push({ items: input.target.items, views: 0, dataset: input.target, what: 'target dataset' });
   const totalWork = jobs.reduce((a, j) => a + j.items.length * (1 + j.views), 0);
   let doneWork = 0;
   const caches: PrefixActivations[] = [];
@@ -183,7 +186,9 @@ async function trainOnBackbone(
       const work = job.items.length * (1 + job.views);
       caches.push(
         await pool.compute({
-          files: job.items.map((it) => it.file),
+          // an image kept in memory goes from the archive straight to its one decode
+          files: job.items.map((it) => it.data ?? it.file),
+          names: job.items.map((it) => it.file),
           augmentViews: job.views,
           seed: hp.seed,
           signal: input.signal,
@@ -195,10 +200,21 @@ async function trainOnBackbone(
   } finally {
     await pool.close();
   }
+  // images whose data the one decode refused are skipped, as a dataset's own checks skip what they can see
+  const kept = caches.map((c, i) => {
+    skipUndecodable(c, jobs[i]!.items, jobs[i]!.dataset, jobs[i]!.what);
+    if (c.undecodable.length) log.warn({ set: jobs[i]!.what, skipped: c.undecodable.length, example: c.undecodable[0]!.reason }, 'images skipped: their data cannot be decoded');
+    const d = dropUndecodable(c);
+    caches[i] = d.activations;
+    return d.kept;
+  });
+  const keepLabels = (y: Int32Array, k: number[] | null) => (k ? Int32Array.from(k, (i) => y[i]!) : y);
   const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => ({ views: c.views, shape: c.shape, count: c.count, labels: y });
   let next = 0;
-  const train = set(caches[next++], parts.train.labels);
-  const validation = parts.validation ? set(caches[next++], parts.validation.labels) : null;
+  const trainLabels = keepLabels(parts.train.labels, kept[next]!);
+  if (new Set(trainLabels).size < 2) throw new GraftError('too_few_classes', `After skipping images that cannot be decoded, the training data has fewer than 2 classes.`);
+  const train = set(caches[next++], trainLabels);
+  const validation = parts.validation ? set(caches[next], keepLabels(parts.validation.labels, kept[next++]!)) : null;
   // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)
   const suffixRunner = await createSuffixRunner(suffix, log);
   const methodInput: MethodInput = {
@@ -218,11 +234,11 @@ async function trainOnBackbone(
   };
   if (method === 'multi_task') {
     const src = input.source!;
-    methodInput.source = { set: set(caches[next++], labelIndices(src.items, src.labels, 'source dataset')), numClasses: src.labels.length };
+    methodInput.source = { set: set(caches[next], labelIndices(keepItems(src.items, kept[next++]!), src.labels, 'source dataset')), numClasses: src.labels.length };
   }
   let targetLabels: Int32Array | null = null;
   if (dann) {
-    targetLabels = targetEvaluationLabels(input.target, labels, log);
+    targetLabels = targetEvaluationLabels({ ...input.target, items: keepItems(input.target.items, kept[next]!) }, labels, log);
     methodInput.target = set(caches[next++], targetLabels);
   }
 

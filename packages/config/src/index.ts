@@ -36,6 +36,8 @@ export interface Config {
   datasetLimits: DatasetLimitsConfig;
   /** bytes of a job's dataset images a worker keeps in memory (the rest go to its temp folder); 0 = all on disk */
   datasetMemoryBytes: number;
+  /** prefix pools (threads, ONNX Runtime sessions, the prefix's export) a worker keeps warm between jobs, and their estimated bytes */
+  warmPrefixPools: { maxPools: number; maxBytes: number };
   tfjsBackend: string | undefined;
 }
 
@@ -130,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1),
     },
     datasetMemoryBytes: int(env, 'DATASET_MEMORY_BYTES', GiB / 2, 0),
+    warmPrefixPools: { maxPools: int(env, 'WARM_PREFIX_POOLS', 1, 0, 16), maxBytes: int(env, 'WARM_PREFIX_POOL_BYTES', GiB / 2, 0) },
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
   };
 }

@@ -8,6 +8,8 @@ export { decodeImage, defaultMaxPixels, type Preprocessing } from './preprocess/
 export {
   computePrefixActivations,
   createRunner,
+  keepPrefixPoolsWarm,
+  type WarmPoolLimits,
   type PrefixActivations,
   type PrefixActivationsInput,
   type PrefixRunner,

@@ -6,7 +6,7 @@ import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, 
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
-import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
+import { leasePrefixPool, openPrefixPool, poolThreads, prefixPoolBytes, type PrefixActivations } from './activations/index.ts';
 import { dropUndecodable, keepItems, skipUndecodable } from './activations/undecodable-rows.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
@@ -178,8 +178,13 @@ async function trainOnBackbone(
   // one pool of worker threads for every set: they boot while this thread exports the prefix for ONNX Runtime,
   // which runs it natively when it loads and the prefix exports (else TF.js, logged)
   const threads = poolThreads(jobs.reduce((a, j) => a + j.items.length, 0));
-  const runner = prefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined;
-  const pool = openPrefixPool({ prefix, preprocessing, threads, runner });
+  const open = () => openPrefixPool({ prefix, preprocessing, threads, runner: prefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined });
+  // a registered backbone's frozen prefix is the same in every run: its pool (threads, sessions, export) may be warm
+  const warmKey = typeof input.backbone === 'object' ? null : JSON.stringify([backbone.info.id, hp.trainableBlocks, preprocessing, threads]);
+  const lease = leasePrefixPool(warmKey, prefixPoolBytes(prefix, threads), open);
+  if (lease.warm) log.info({ threads }, 'prefix pool reused from the previous run');
+  const pool = lease.pool;
+  let poolOk = false;
   try {
     for (const job of jobs) {
       throwIfCancelled(input.signal);
@@ -197,8 +202,9 @@ async function trainOnBackbone(
       );
       doneWork += work;
     }
+    poolOk = true;
   } finally {
-    await pool.close();
+    await lease.release(poolOk);
   }
   // images whose data the one decode refused are skipped, as a dataset's own checks skip what they can see
   const kept = caches.map((c, i) => {

@@ -22,6 +22,8 @@ p.add_argument('--batch', type=int, default=32)
 a = p.parse_args()
 torch.set_num_threads(os.cpu_count())
 torch.manual_seed(1)
+# on a GPU host PyTorch runs on CUDA, as a GPU worker of the service does
+dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 
 def load(archive):
@@ -34,17 +36,17 @@ def load(archive):
             img = Image.open(io.BytesIO(z.read(n))).convert('RGB')
             xs.append(TF.to_tensor(TF.center_crop(TF.resize(img, a.size), a.size)))
             ys.append(classes.index(n.split('/')[0]))
-    return torch.stack(xs), torch.tensor(ys), len(classes)
+    return torch.stack(xs).to(dev), torch.tensor(ys).to(dev), len(classes)
 
 
 def batches(n, perm=None):
-    idx = perm if perm is not None else torch.arange(n)
+    idx = (perm if perm is not None else torch.arange(n)).to(dev)
     return (idx[i:i + a.batch] for i in range(0, n, a.batch))
 
 
 def fine_tune(cached):
     x, y, k = load(a.train); xv, yv, _ = load(a.validation)
-    m = torchvision.models.mobilenet_v2(num_classes=k)
+    m = torchvision.models.mobilenet_v2(num_classes=k).to(dev)
     frozen, trainable, head = m.features[:17], torch.nn.Sequential(*m.features[17:]), m.classifier
     for q in frozen.parameters(): q.requires_grad_(False)
     frozen.eval(); trainable.train(); head.train()
@@ -75,14 +77,14 @@ def fine_tune(cached):
 
 def feature_extraction():
     x, y, k = load(a.train); xv, yv, _ = load(a.validation)
-    m = torchvision.models.mobilenet_v2(num_classes=k).eval()
+    m = torchvision.models.mobilenet_v2(num_classes=k).to(dev).eval()
     def feats(z):
         with torch.no_grad():
             return torch.cat([m.features(z[i]).mean((2, 3)) for i in batches(len(z))])
     f, fv = feats(x), feats(xv)
     mu, sd = f.mean(0), f.std(0, unbiased=False).clamp_min(1e-6)
     f, fv = (f - mu) / sd, (fv - mu) / sd
-    W = torch.zeros(f.shape[1], k, requires_grad=True); b = torch.zeros(k, requires_grad=True)
+    W = torch.zeros(f.shape[1], k, device=dev, requires_grad=True); b = torch.zeros(k, device=dev, requires_grad=True)
     alpha = 1.0 / len(y)
     opt = torch.optim.LBFGS([W, b], max_iter=1000, tolerance_grad=1e-4, history_size=10, line_search_fn='strong_wolfe')
     def closure():
@@ -95,4 +97,4 @@ def feature_extraction():
 
 
 run = {'fine_tune': lambda: fine_tune(False), 'fine_tune_cached': lambda: fine_tune(True), 'feature_extraction': feature_extraction}
-print(json.dumps({'job': a.job, 'accuracy': run[a.job](), 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+print(json.dumps({'job': a.job, 'accuracy': run[a.job](), 'torch': torch.__version__, 'device': str(dev), 'threads': torch.get_num_threads()}), flush=True)

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, type Evaluation, type Hyperparameters, type Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
-import { initBackend } from './runtime/backend.ts';
+import { heavyPasses, initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone } from './backbones/index.ts';
 import { leasePrefixPool, openPrefixPool, poolThreads, prefixPoolBytes, type PrefixActivations } from './activations/index.ts';
 import { dropUndecodable, keepItems, skipUndecodable } from './activations/undecodable-rows.ts';
@@ -177,8 +177,11 @@ async function trainOnBackbone(
   const caches: PrefixActivations[] = [];
   // one pool of worker threads for every set: they boot while this thread exports the prefix for ONNX Runtime,
   // which runs it natively when it loads and the prefix exports (else TF.js, logged)
-  const threads = poolThreads(jobs.reduce((a, j) => a + j.items.length, 0));
-  const open = () => openPrefixPool({ prefix, preprocessing, threads, runner: prefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined });
+  // ONNX Runtime on the CPU, or TF.js kernels (on the GPU with tfjs-node-gpu): see runtime/heavy-passes.ts
+  const heavy = await heavyPasses();
+  const threads = Math.min(heavy.prefixThreads ?? Infinity, poolThreads(jobs.reduce((a, j) => a + j.items.length, 0)));
+  const onnxPrefix = prefix && heavy.runner === 'onnxruntime';
+  const open = () => openPrefixPool({ prefix, preprocessing, threads, runner: onnxPrefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined });
   // a registered backbone's frozen prefix is the same in every run: its pool (threads, sessions, export) may be warm
   const warmKey = typeof input.backbone === 'object' ? null : JSON.stringify([backbone.info.id, hp.trainableBlocks, preprocessing, threads]);
   const lease = leasePrefixPool(warmKey, prefixPoolBytes(prefix, threads), open);
@@ -222,7 +225,7 @@ async function trainOnBackbone(
   const train = set(caches[next++], trainLabels);
   const validation = parts.validation ? set(caches[next], keepLabels(parts.validation.labels, kept[next++]!)) : null;
   // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)
-  const suffixRunner = await createSuffixRunner(suffix, log);
+  const suffixRunner = await createSuffixRunner(suffix, log, { onnx: heavy.runner === 'onnxruntime' });
   const methodInput: MethodInput = {
     runner: suffixRunner,
     featureDim: suffix.outputs[0].shape[1] as number,

@@ -10,10 +10,12 @@ multinomial logistic regression with L2 (C = 1) by full-batch L-BFGS.
 Run: /usr/bin/python3 bench/service/pytorch_job.py --job fine_tune|fine_tune_cached|feature_extraction
        --train train.zip --validation validation.zip --size 96 --epochs 5 --batch 32 --out model.pt
 """
-import argparse, io, json, os, zipfile
+import argparse, io, json, os, sys, zipfile
 import torch, torchvision
 import torchvision.transforms.functional as TF
 from PIL import Image
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from pytorch_logistic import fit_logistic
 
 p = argparse.ArgumentParser()
 p.add_argument('--job'); p.add_argument('--train'); p.add_argument('--validation'); p.add_argument('--out')
@@ -82,16 +84,8 @@ def feature_extraction():
         with torch.no_grad():
             return torch.cat([m.features(z[i]).mean((2, 3)) for i in batches(len(z))])
     f, fv = feats(x), feats(xv)
-    mu, sd = f.mean(0), f.std(0, unbiased=False).clamp_min(1e-6)
-    f, fv = (f - mu) / sd, (fv - mu) / sd
-    W = torch.zeros(f.shape[1], k, device=dev, requires_grad=True); b = torch.zeros(k, device=dev, requires_grad=True)
-    alpha = 1.0 / len(y)
-    opt = torch.optim.LBFGS([W, b], max_iter=1000, tolerance_grad=1e-4, history_size=10, line_search_fn='strong_wolfe')
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(f @ W + b, y) + alpha / 2 * (W * W).sum()
-        loss.backward(); return loss
-    opt.step(closure)
+    W, b, mu, sd = fit_logistic(f, y, k)
+    fv = (fv - mu) / sd
     torch.save({'W': W, 'b': b, 'mu': mu, 'sd': sd}, a.out)
     return ((fv @ W + b).argmax(1) == yv).float().mean().item()
 

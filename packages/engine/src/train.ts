@@ -221,7 +221,7 @@ async function trainOnBackbone(
   const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => ({ views: c.views, shape: c.shape, count: c.count, labels: y });
   let next = 0;
   const trainLabels = keepLabels(parts.train.labels, kept[next]!);
-  if (new Set(trainLabels).size < 2) throw new GraftError('too_few_classes', `After skipping images that cannot be decoded, the training data has fewer than 2 classes.`);
+  if (kept[next] && new Set(trainLabels).size < 2) throw new GraftError('too_few_classes', `After skipping images that cannot be decoded, the training data has fewer than 2 classes.`);
   const train = set(caches[next++], trainLabels);
   const validation = parts.validation ? set(caches[next], keepLabels(parts.validation.labels, kept[next++]!)) : null;
   // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)

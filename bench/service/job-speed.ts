@@ -1,7 +1,8 @@
 // A whole job as the user waits for it (POST /jobs until `succeeded`, the service started the way `npm start`
 // starts it) against the PyTorch scripts an expert would write, on the same zip archives in the same run.
 //   node --import tsx bench/service/job-speed.ts [--sizes 96,224] [--images 2000] [--validation-images 1000]
-//     [--jobs fine_tune,feature_extraction] [--no-pytorch]
+//     [--jobs fine_tune,feature_extraction] [--no-pytorch] [--pytorch-recipes usual,cached] [--root OTHER_CHECKOUT]
+//     [--log FILE]
 // Jobs: fine_tune (5 epochs, 2 trainable blocks, no augmentation, batch 32, seed 1) and feature_extraction
 // (logistic), MobileNetV2, Fashion-MNIST PNGs (28 px) as ImageFolder zips, the validation set given as
 // `validation`. PyTorch (bench/service/pytorch_job.py, glibc hugetlb malloc) is timed as a whole process:
@@ -28,13 +29,17 @@ const { values: args } = parseArgs({
     'validation-images': { type: 'string', default: '1000' },
     jobs: { type: 'string', default: 'fine_tune,feature_extraction' },
     'no-pytorch': { type: 'boolean', default: false },
+    /** fine_tune recipes of PyTorch to run: usual (frozen part every epoch), cached (frozen part once) */
+    'pytorch-recipes': { type: 'string', default: 'usual,cached' },
     /** keep the service's log (pino JSON) here */
     log: { type: 'string' },
+    /** start the service of another checkout (e.g. an export of main, to compare with today in the same conditions) */
+    root: { type: 'string' },
   },
 });
 const sizes = args.sizes!.split(',').map(Number);
 const jobs = args.jobs!.split(',') as ('fine_tune' | 'feature_extraction')[];
-const root = path.resolve(import.meta.dirname, '../..');
+const root = path.resolve(args.root ?? path.join(import.meta.dirname, '../..'));
 const work = await mkdtemp(path.join(tmpdir(), 'graft-bench-job-speed-'));
 const run = promisify(execFile);
 
@@ -140,7 +145,7 @@ async function serviceJob(method: string, imageSize: number): Promise<Ours> {
   const after = await processStats(service.pid!);
   const cpu = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v.cpuSeconds - (before[k]?.cpuSeconds ?? 0)]));
   const { body: m } = await http<{ evaluation: { accuracy: number }; stages: StageTime[] }>('GET', `/jobs/${submitted.body.id}/metrics`);
-  return { seconds, accuracy: m.evaluation.accuracy, stages: m.stages, cpu };
+  return { seconds, accuracy: m.evaluation.accuracy, stages: m.stages ?? [], cpu };
 }
 
 async function pytorch(job: string, imageSize: number): Promise<{ seconds: number; accuracy: number }> {
@@ -173,7 +178,9 @@ try {
     }
     const torch: Record<string, { seconds: number; accuracy: number }> = {};
     if (!args['no-pytorch']) {
-      for (const job of [...jobs, ...(jobs.includes('fine_tune') ? ['fine_tune_cached'] : [])]) {
+      const recipes = args['pytorch-recipes']!.split(',');
+      const fineTunes = jobs.includes('fine_tune') ? [...(recipes.includes('usual') ? ['fine_tune'] : []), ...(recipes.includes('cached') ? ['fine_tune_cached'] : [])] : [];
+      for (const job of [...jobs.filter((j) => j !== 'fine_tune'), ...fineTunes]) {
         torch[job] = await pytorch(job, size);
         console.error(`pytorch ${job} ${size}px: ${torch[job].seconds.toFixed(1)} s`);
       }

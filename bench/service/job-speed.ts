@@ -5,7 +5,7 @@
 //     [--log FILE]
 // Jobs: fine_tune (5 epochs, 2 trainable blocks, no augmentation, batch 32, seed 1) and feature_extraction
 // (logistic), MobileNetV2, Fashion-MNIST PNGs (28 px) as ImageFolder zips, the validation set given as
-// `validation`. PyTorch (bench/service/pytorch_job.py, glibc hugetlb malloc) is timed as a whole process:
+// `validation`. PyTorch (bench/service/pytorch_job.py, glibc hugetlb malloc, passive OpenMP waits) is timed as a whole process:
 // imports, reading and decoding the zip, training, evaluating, saving. The service gets its own database,
 // queue prefix, storage and datasets folder, and a spare loopback port; it is stopped and dropped at the end.
 // Prints the speed table with ratios, the service's stage times (GET /jobs/:id/metrics) and the worker's peak RSS.
@@ -154,7 +154,9 @@ async function pytorch(job: string, imageSize: number): Promise<{ seconds: numbe
     '/usr/bin/python3',
     [path.join(import.meta.dirname, 'pytorch_job.py'), '--job', job, '--train', path.join(datasetsDir, 'train.zip'), '--validation', path.join(datasetsDir, 'validation.zip'),
       '--size', String(imageSize), '--epochs', '5', '--batch', '32', '--out', path.join(work, 'torch-model.pt')],
-    { env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }, maxBuffer: 1 << 20 },
+    // hugetlb: PyTorch loses 30–50 % to page faults without it here; passive OpenMP waits: on a shared machine its
+    // spinning threads collapse (a 41 s job ran > 10 min beside other work); both only help the baseline
+    { env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' }, maxBuffer: 1 << 20 },
   );
   return { seconds: (performance.now() - t0) / 1000, accuracy: JSON.parse(stdout.trim().split('\n').at(-1)!).accuracy };
 }

@@ -72,7 +72,7 @@ async function serviceProcesses(parent: number): Promise<Map<string, string>> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent) continue;
     const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').find((a) => a.endsWith('main.ts'));
-    if (cmd) out.set(path.relative(root, cmd), pid);
+    if (cmd) out.set(path.relative(root, path.resolve(root, cmd)), pid);
   }
   return out;
 }

@@ -8,10 +8,12 @@ with L2 (C = 1, scikit-learn's convention) by full-batch L-BFGS. Both decode the
 (included in the time). Prints one JSON line per job.
 Run: /usr/bin/python3 bench/engine/speed_pytorch.py --train DIR --test DIR --size 96 --epochs 5 --batch 32
 """
-import argparse, json, os, time
+import argparse, json, os, sys, time
 import torch, torchvision
 import torchvision.transforms.functional as TF
 from PIL import Image
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from pytorch_logistic import fit_logistic
 
 p = argparse.ArgumentParser()
 p.add_argument('--train'); p.add_argument('--test')
@@ -68,16 +70,8 @@ def feature_extraction():
         with torch.no_grad():
             return torch.cat([m.features(z[i:i + a.batch]).mean((2, 3)) for i in range(0, len(z), a.batch)])
     f, ft = feats(x), feats(xt)
-    mu, sd = f.mean(0), f.std(0, unbiased=False).clamp_min(1e-6)
-    f, ft = (f - mu) / sd, (ft - mu) / sd
-    W = torch.zeros(f.shape[1], k, requires_grad=True); b = torch.zeros(k, requires_grad=True)
-    alpha = 1.0 / len(y)
-    opt = torch.optim.LBFGS([W, b], max_iter=1000, tolerance_grad=1e-4, history_size=10, line_search_fn='strong_wolfe')
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(f @ W + b, y) + alpha / 2 * (W * W).sum()
-        loss.backward(); return loss
-    opt.step(closure)
+    W, b, mu, sd = fit_logistic(f, y, k)
+    ft = (ft - mu) / sd
     acc = ((ft @ W + b).argmax(1) == yt).float().mean().item()
     return time.perf_counter() - t0, acc
 

@@ -51,6 +51,11 @@ test('an uploaded ImageFolder zip trains: queued -> running -> succeeded, epochs
   assert.ok(metrics.evaluation, 'an evaluation once the job succeeded');
   assert.ok(metrics.evaluation.accuracy >= 0 && metrics.evaluation.accuracy <= 1);
   assert.deepEqual([...metrics.evaluation.confusionMatrix.labels].sort(), [...job.classes].sort());
+  // where the time went, stage by stage in order
+  const stages = metrics.stages.map((st: { stage: string }) => st.stage);
+  for (const st of ['queued', 'dataset: download', 'dataset: extract and check', 'features', 'training', 'evaluating', 'saving']) assert.ok(stages.includes(st), `${st} in ${stages}`);
+  assert.ok(stages.indexOf('features') < stages.indexOf('training') && stages.indexOf('training') < stages.indexOf('saving'), `${stages}`);
+  assert.ok(metrics.stages.every((st: { seconds: number }) => st.seconds >= 0));
 });
 
 test('DELETE of a running job ends it cancelled at the next batch', async () => {

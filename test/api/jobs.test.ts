@@ -167,7 +167,7 @@ test('DELETE of a running job asks its worker to stop: 202, still running, cance
 test('GET /jobs/:id/metrics shows epochs while the job runs and the evaluation once it ends', async () => {
   const { body: job } = await submit(minimal);
   const empty = await api.http.get(`/jobs/${job.id}/metrics`);
-  assert.deepEqual(empty.body, { jobId: job.id, status: 'queued', epochs: [], evaluation: null });
+  assert.deepEqual(empty.body, { jobId: job.id, status: 'queued', epochs: [], evaluation: null, stages: [] });
 
   await api.queue.remove(job.id);
   await jobLifecycle.markRunning(api.db.prisma, job.id);
@@ -175,6 +175,8 @@ test('GET /jobs/:id/metrics shows epochs while the job runs and the evaluation o
   await jobLifecycle.recordEpoch(api.db.prisma, job.id, { epoch: 2, loss: 0.5, accuracy: 0.8, valLoss: null, valAccuracy: null, extra: { domainLoss: 0.7 } });
   const running = await api.http.get(`/jobs/${job.id}/metrics`);
   assert.equal(running.body.status, 'running');
+  // the time it waited in the queue is the first stage of the attempt
+  assert.deepEqual(running.body.stages.map((st: { stage: string }) => st.stage), ['queued']);
   assert.deepEqual(running.body.epochs, [
     { epoch: 1, loss: 0.9, accuracy: 0.6, valLoss: 1.0, valAccuracy: 0.5 },
     { epoch: 2, loss: 0.5, accuracy: 0.8, valLoss: null, valAccuracy: null, extra: { domainLoss: 0.7 } },

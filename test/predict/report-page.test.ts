@@ -43,6 +43,7 @@ test('DANN curves include the domain loss and accuracy; labels are escaped', () 
       confusionMatrix: { labels: ['<b>cat</b>', 'dog'], matrix: [[4, 1], [2, 3]] },
       topK: { '1': 0.7 },
     },
+    stages: [],
   };
   const html = renderReportPage(job, metrics);
   for (const s of ['domainLoss', 'labelLoss', 'domainAccuracy', 'targetAccuracy']) assert.ok(html.includes(`data-series="${s}"`), s);
@@ -50,4 +51,16 @@ test('DANN curves include the domain loss and accuracy; labels are escaped', () 
   assert.ok(!html.includes('data-series="val loss"'), 'a series with no values is not drawn');
   assert.ok(!html.includes('<b>cat</b>'));
   assert.ok(html.includes('&lt;b&gt;cat&lt;/b&gt;'));
+});
+
+test('the stage times are shown with their share of the whole', () => {
+  const stages = [
+    { stage: 'queued', seconds: 0.5 },
+    { stage: 'dataset: extract and check', seconds: 1.5 },
+    { stage: 'training', seconds: 3 },
+  ];
+  const html = renderReportPage(job, { jobId: 'j1', status: 'succeeded', epochs: [], evaluation: null, stages });
+  const table = html.slice(html.indexOf('<table id="stage-times"'), html.indexOf('</table>', html.indexOf('stage-times')));
+  assert.match(table, /<td>dataset: extract and check<\/td><td>1\.50<\/td><td>30 %<\/td>/);
+  assert.match(table, /<td>total<\/td><td>5\.00<\/td>/);
 });

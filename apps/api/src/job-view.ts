@@ -1,6 +1,6 @@
 // How a job row in Postgres is shown to clients (JobView / MetricsView in packages/spec).
 import type { EpochMetric, Evaluation as EvaluationRow, Job } from '@graft/db';
-import type { EpochMetrics, Evaluation, JobView, Method, MetricsView, ResolvedHyperparameter } from '@graft/spec';
+import type { EpochMetrics, Evaluation, JobView, Method, MetricsView, ResolvedHyperparameter, StageTime } from '@graft/spec';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -33,5 +33,6 @@ export function toMetricsView(job: Job, epochs: EpochMetric[], evaluation: Evalu
     status: job.status,
     epochs: epochs.map(toEpochMetrics),
     evaluation: evaluation ? (evaluation.data as Evaluation) : null,
+    stages: (job.stageTimes as StageTime[] | null) ?? [],
   };
 }

@@ -19,13 +19,16 @@ export interface DatasetDeps {
 export async function loadDataset(
   deps: DatasetDeps,
   ref: DatasetRef,
-  opts: { role: string; destDir: string; requireLabels: boolean; signal: AbortSignal },
+  opts: { role: string; destDir: string; requireLabels: boolean; signal: AbortSignal; onStage?: (step: string) => Promise<void> },
 ): Promise<ImageDataset> {
   const common = {
     destDir: opts.destDir,
     requireLabels: opts.requireLabels,
     limits: deps.config.datasetLimits,
+    // images go from the archive to the engine's one decode at the training size, in memory while they fit
+    decodeInEngine: { maxInMemoryBytes: deps.config.datasetMemoryBytes },
     signal: opts.signal,
+    onStage: opts.onStage,
   };
   if ('id' in ref) {
     const row = await deps.prisma.dataset.findUnique({ where: { id: ref.id } }).catch(() => null);
@@ -33,6 +36,7 @@ export async function loadDataset(
       throw new GraftError(ErrorCode.notFound, `${opts.role}: no uploaded dataset with id '${ref.id}'; upload it with POST /datasets and use the id returned`);
     }
     const archivePath = path.join(opts.destDir, '..', `${path.basename(opts.destDir)}.archive`);
+    await opts.onStage?.('download');
     await downloadFile(deps.storage, row.storageKey, archivePath);
     return prepareDataset({ archivePath }, common);
   }

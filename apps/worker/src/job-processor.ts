@@ -5,7 +5,7 @@ import type { SandboxedJob } from 'bullmq';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '@graft/config';
 import { createPrisma } from '@graft/db';
-import { initBackend } from '@graft/engine';
+import { heavyPasses, initBackend, keepPrefixPoolsWarm } from '@graft/engine';
 import type { JobData } from '@graft/queue';
 import { createS3Client, openStorage } from '@graft/storage';
 import { runJob, type RunDeps, type RunOutcome } from './run-job.ts';
@@ -17,7 +17,10 @@ function threadDeps(): Promise<RunDeps> {
     const config = loadConfig();
     const logger = pino({ level: config.logLevel, base: { pid: process.pid, role: 'job-thread' } });
     const backend = await initBackend(config.tfjsBackend);
-    logger.info({ backend }, 'TF.js backend ready');
+    const heavy = await heavyPasses();
+    logger.info({ backend, heavyPasses: heavy.runner, gpu: heavy.gpu }, `TF.js backend ready; training's heavy passes: ${heavy.reason}`);
+    // the next job on the same backbone, size and blocks skips the prefix pool's start (threads, sessions, export)
+    await keepPrefixPoolsWarm(config.warmPrefixPools);
     let s3Client: S3Client | undefined; // only jobs with s3:// dataset URLs need one
     return {
       config,

@@ -9,13 +9,14 @@ import type { ImageDataset } from '@graft/datasets';
 import { exportMetadata, train } from '@graft/engine';
 import { exportToOnnx, UnsupportedLayerError } from '@graft/onnx';
 import type * as tf from '@tensorflow/tfjs';
-import { GraftError, ErrorCode, type DatasetRef, type JobSpec } from '@graft/spec';
+import { GraftError, ErrorCode, type DatasetRef, type JobSpec, type StageTime } from '@graft/spec';
 import { safeFetch } from '@graft/safe-fetch';
 import { checkpointPrefix, uploadFolder } from '@graft/storage';
 import { CancelWatch } from './cancel-watch.ts';
 import { loadDataset, type DatasetDeps } from './dataset-input.ts';
 import { admitCheckpoint } from './checkpoint-quota.ts';
 import { shutdownSignal } from './shutdown-broadcast.ts';
+import { StageClock } from './stage-clock.ts';
 
 export interface RunDeps extends DatasetDeps {
   logger: Logger;
@@ -56,10 +57,13 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
   // the engine and the downloads stop for a cancel or for the process shutting down; only a cancel is recorded
   const signal = AbortSignal.any([watch.signal, shutdown]);
   const work = await mkdtemp(path.join(tmpdir(), `graft-job-${jobId}-`));
+  const clock = new StageClock((row.stageTimes as StageTime[] | null) ?? [], (stages) => jobLifecycle.recordStageTimes(prisma, jobId, stages));
   let lastWrite = 0;
   let lastStage = '';
   const progress = async (fraction: number, stage: string) => {
     await watch.pollIfDue();
+    if (stage === 'done') await clock.end();
+    else if (!stage.startsWith('downloading ')) await clock.begin(stage); // a dataset's own steps are timed below
     // Throttled: the engine reports every batch; Postgres needs a figure a second or so.
     if (stage === lastStage && Date.now() - lastWrite < 500) return;
     lastWrite = Date.now();
@@ -72,7 +76,7 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     const load = async (role: string, ref: DatasetRef, requireLabels: boolean): Promise<ImageDataset> => {
       await progress(0, `downloading ${role}`);
       try {
-        return await loadDataset(deps, ref, { role, destDir: path.join(work, role), requireLabels, signal });
+        return await loadDataset(deps, ref, { role, destDir: path.join(work, role), requireLabels, signal, onStage: (step) => clock.begin(`${role}: ${step}`) });
       } catch (err) {
         // Name the dataset at fault: a job can carry three.
         if (err instanceof GraftError && err.code !== ErrorCode.cancelled) throw new GraftError(err.code, `${role}: ${err.message}`, err.details);
@@ -112,10 +116,12 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     } finally {
       trained.dispose();
     }
+    await clock.end();
     await jobLifecycle.markSucceeded(prisma, jobId, { checkpointKey: checkpointPrefix(jobId), classes: trained.labels, checkpointBytes });
     log.info('job succeeded');
     return 'succeeded';
   } catch (err) {
+    await clock.end().catch(() => {}); // how long the stage that failed ran
     if (shutdown.aborted && !watch.cancelled) {
       // the main thread already handed the job back to the queue: nothing to record, another worker re-runs it
       log.warn('job stopped: the worker is shutting down');

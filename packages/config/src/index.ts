@@ -35,6 +35,10 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   datasetLimits: DatasetLimitsConfig;
+  /** bytes of a job's dataset images a worker keeps in memory (the rest go to its temp folder); 0 = all on disk */
+  datasetMemoryBytes: number;
+  /** prefix pools (threads, ONNX Runtime sessions, the prefix's export) a worker keeps warm between jobs, and their estimated bytes */
+  warmPrefixPools: { maxPools: number; maxBytes: number };
   tfjsBackend: string | undefined;
   /** GRAFT_ADMIN_KEY: the operator's key (all scopes); unset: only keys stored in Postgres */
   adminKey: string | undefined;
@@ -144,6 +148,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntries: int(env, 'MAX_ARCHIVE_ENTRIES', 200_000, 1),
       maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 50_000_000, 1),
     },
+    datasetMemoryBytes: int(env, 'DATASET_MEMORY_BYTES', GiB / 2, 0),
+    warmPrefixPools: { maxPools: int(env, 'WARM_PREFIX_POOLS', 1, 0, 16), maxBytes: int(env, 'WARM_PREFIX_POOL_BYTES', GiB / 2, 0) },
     tfjsBackend: optional(env, 'TFJS_BACKEND'),
     adminKey: optional(env, 'GRAFT_ADMIN_KEY'),
     reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 30_000, 100),

@@ -58,13 +58,21 @@ export class ExtractionTarget implements ExtractResult {
   private readonly claimedDirs = new Set<string>();
   private readonly createdDirs = new Set<string>();
   private readonly written: ByteBudget;
+  /** entries kept in memory instead of on disk (see `inMemoryBytes`), by relative path */
+  readonly contents = new Map<string, Buffer>();
+  private inMemory = 0;
   // Ends writes still waiting for data when an extraction fails, so that no file stays open.
   private readonly writes = new AbortController();
   private entries = 0;
 
+  /**
+   * `inMemoryBytes`: how many bytes of entries may stay in memory (the rest, and labels.csv, go to disk as
+   * usual); 0 writes everything to disk.
+   */
   constructor(
     readonly destDir: string,
     readonly limits: Pick<DatasetLimits, 'maxEntries' | 'maxUncompressedBytes'>,
+    private readonly inMemoryBytes = 0,
   ) {
     this.written = new ByteBudget(limits.maxUncompressedBytes);
     // Each write in flight listens on it; tar starts the next entry while the last one is still being flushed.
@@ -106,8 +114,24 @@ export class ExtractionTarget implements ExtractResult {
     return null;
   }
 
-  /** Writes a claimed entry's bytes; budget and stream errors propagate. */
+  /** Writes a claimed entry's bytes (to memory while the budget lasts, else to disk); budget and stream errors propagate. */
   async write(source: Readable | AsyncIterable<Buffer>, segments: string[]): Promise<void> {
+    const rel = segments.join('/');
+    if (this.inMemory < this.inMemoryBytes && segments.at(-1)!.toLowerCase() !== 'labels.csv') {
+      const chunks: Buffer[] = [];
+      await pipeline(source, this.written.meter(), async (metered: AsyncIterable<Buffer>) => {
+        for await (const chunk of metered) chunks.push(chunk);
+      }, { signal: this.writes.signal });
+      // its own (unpooled) memory: an image handed to a worker thread is copied with its whole backing buffer
+      const bytes = Buffer.allocUnsafeSlow(chunks.reduce((a, c) => a + c.length, 0));
+      let at = 0;
+      for (const c of chunks) at += c.copy(bytes, at);
+      // the budget is checked before an entry, so it can be overrun by one entry; beyond it, entries go to disk
+      this.inMemory += bytes.length;
+      this.contents.set(rel, bytes);
+      this.files.push(rel);
+      return;
+    }
     const target = path.join(this.destDir, ...segments);
     const dir = path.dirname(target);
     if (!this.createdDirs.has(dir)) {
@@ -116,7 +140,7 @@ export class ExtractionTarget implements ExtractResult {
     }
     // 'wx': never follow or replace anything already there.
     await pipeline(source, this.written.meter(), createWriteStream(target, { flags: 'wx' }), { signal: this.writes.signal });
-    this.files.push(segments.join('/'));
+    this.files.push(rel);
   }
 
   abortWrites(): void {

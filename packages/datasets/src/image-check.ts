@@ -1,6 +1,7 @@
 // Is an extracted file an image we accept? Format by content (an allow-list: nothing else reaches an image
 // decoder), size from the header before any pixel is decoded (a 20000×20000 PNG costs a few bytes to send),
-// then one real decode so that training never meets a truncated file.
+// then — unless the caller's own decoder does it (the engine's one decode at the training size) — one real
+// decode so that training never meets a truncated file.
 import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { ErrorCode, GraftError } from '@graft/spec';
@@ -9,25 +10,23 @@ export const acceptedImageFormats = 'PNG, JPEG, WebP, GIF or TIFF';
 
 type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'tiff';
 
-/** A usable image's size as its header gives it (the engine's defaults read native sizes from it). */
-export interface ImageSize {
-  width: number;
-  height: number;
-}
+/** A usable image's native size (from its header), or the reason to skip the file. */
+export type ImageCheck = { width: number; height: number } | { reason: string };
 
 /**
- * Returns the image's size when the file is a usable image, otherwise the reason (a string) to skip it.
+ * Checks a file on disk or its bytes in memory. `decode: false` stops after the header (the pixel limit is
+ * enforced there, before any decoding); the caller's decoder must then refuse damaged data itself.
  * Throws image_too_large for an image above maxPixels: a deliberate bomb or an image the user must downscale.
  */
-export async function checkImage(file: string, entry: string, maxPixels: number): Promise<string | ImageSize> {
-  const format = sniffImageFormat(await readHead(file));
-  if (!format) return `not a ${acceptedImageFormats} image`;
+export async function checkImage(input: string | Buffer, entry: string, maxPixels: number, opts: { decode: boolean } = { decode: true }): Promise<ImageCheck> {
+  const format = sniffImageFormat(typeof input === 'string' ? await readHead(input) : input.subarray(0, 12));
+  if (!format) return { reason: `not a ${acceptedImageFormats} image` };
   let meta: Metadata;
   try {
     // No pixel limit here: sharp would refuse the header of a huge image, and we want to read it to say why.
-    meta = await sharp(file, { limitInputPixels: false }).metadata();
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
-    return `the ${format.toUpperCase()} header cannot be read, the file is damaged or truncated (${(err as Error).message.trim()})`;
+    return { reason: `the ${format.toUpperCase()} header cannot be read, the file is damaged or truncated (${(err as Error).message.trim()})` };
   }
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
@@ -39,13 +38,19 @@ export async function checkImage(file: string, entry: string, maxPixels: number)
         'downscale it (training uses small images anyway) and upload the archive again',
     );
   }
+  if (!opts.decode) return { width, height };
   try {
     // Shrinking to a thumbnail still decodes every byte of compressed data, without holding the full image.
-    await sharp(file, { limitInputPixels: maxPixels, failOn: 'error' }).resize(16, 16, { fit: 'fill' }).raw().toBuffer();
+    await sharp(input, { limitInputPixels: maxPixels, failOn: 'error' }).resize(16, 16, { fit: 'fill' }).raw().toBuffer();
   } catch (err) {
-    return `the ${format.toUpperCase()} data cannot be decoded, the file is damaged or truncated (${(err as Error).message.trim()})`;
+    return { reason: undecodableReason(format.toUpperCase(), err as Error) };
   }
   return { width, height };
+}
+
+/** Why an image whose header was fine cannot be used: its compressed data is damaged. */
+export function undecodableReason(format: string, err: Error): string {
+  return `the ${format} data cannot be decoded, the file is damaged or truncated (${err.message.trim()})`;
 }
 
 async function readHead(file: string): Promise<Buffer> {
@@ -59,7 +64,8 @@ async function readHead(file: string): Promise<Buffer> {
   }
 }
 
-function sniffImageFormat(h: Buffer): ImageFormat | null {
+/** The image format by its magic bytes (an allow-list), or null. */
+export function sniffImageFormat(h: Uint8Array): ImageFormat | null {
   const at = (offset: number, ...bytes: number[]) => bytes.every((b, i) => h[offset + i] === b);
   if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
   if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';

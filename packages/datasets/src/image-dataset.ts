@@ -1,10 +1,18 @@
 // The shape of a prepared dataset, shared by the worker and the engine (see the Dataset contract).
 export interface DatasetItem {
-  /** absolute path of an image on local disk whose header and pixels were checked */
+  /**
+   * absolute path of the image under `root`: the file itself, checked, or (with `data`) where it would be —
+   * its name in messages
+   */
   file: string;
   /** class name, or null when the archive carries no labels (allowed only when labels are not required) */
   label: string | null;
-  /** pixel size from the header checked when the dataset was prepared (absent when built by other means) */
+  /**
+   * the image's bytes as they came out of the archive, when kept in memory (PrepareOptions.decodeInEngine):
+   * format and header checked, pixels not yet decoded; the engine decodes them once, at the training size
+   */
+  data?: Uint8Array;
+  /** native size in pixels, from the image header */
   width?: number;
   height?: number;
 }

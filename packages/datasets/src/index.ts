@@ -4,3 +4,4 @@ export type { DatasetItem, ImageDataset, SkippedEntry } from './image-dataset.ts
 export { defaultLimits, type DatasetLimits } from './limits.ts';
 export { defaultTimeouts, type DownloadTimeouts, type OpenS3 } from './fetch-archive.ts';
 export { archiveFormatOf, type ArchiveFormat } from './archive-format.ts';
+export { undecodableReason } from './image-check.ts';

@@ -1,5 +1,7 @@
 // From a URL or a local archive to a checked ImageDataset: fetch, detect the format, extract safely, read the
 // labels, check every image. Any problem of the user's data ends as a GraftError saying what to fix.
+// For training (decodeInEngine) the images stay in memory, checked by content and header only: the engine
+// decodes each once, at the training size, and that decode refuses damaged data.
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,14 @@ export interface PrepareOptions {
   openS3?: OpenS3;
   signal?: AbortSignal;
   timeouts?: Partial<DownloadTimeouts>;
+  /**
+   * Leave the pixel decode to the engine's one decode at the training size (which skips damaged images), and
+   * keep up to `maxInMemoryBytes` of images in memory (DatasetItem.data) instead of writing them to disk.
+   * Unset: every image is written to destDir and fully decoded once here (library use, `npm run graft`).
+   */
+  decodeInEngine?: { maxInMemoryBytes: number };
+  /** called as each step begins ('download', 'extract and check'), so a caller can time them */
+  onStage?: (step: string) => void | Promise<void>;
 }
 
 // The downloaded archive sits inside destDir under a hidden name, which extraction never writes (hidden entries
@@ -41,13 +51,15 @@ export async function prepareDataset(input: { url: string } | { archivePath: str
   if ((await readdir(root)).length > 0) throw new Error(`prepareDataset needs an empty destDir, ${root} is not empty`);
   try {
     const download = path.join(root, downloadName);
+    if ('url' in input) await opts.onStage?.('download');
     const archive =
       'url' in input
         ? await fetchArchive(input.url, download, { ...opts, maxArchiveBytes: limits.maxArchiveBytes })
         : await checkLocalArchive(input.archivePath, limits.maxArchiveBytes);
     throwIfCancelled(opts.signal);
     const format = await detectArchiveFormat(archive);
-    const target = new ExtractionTarget(root, limits);
+    await opts.onStage?.('extract and check');
+    const target = new ExtractionTarget(root, limits, opts.decodeInEngine?.maxInMemoryBytes ?? 0);
     if (format === 'zip') await extractZip(archive, target, opts.signal);
     else await extractTar(archive, format === 'tar.gz', target, opts.signal);
     if (archive === download) await rm(download);
@@ -55,7 +67,8 @@ export async function prepareDataset(input: { url: string } | { archivePath: str
 
     const layout = await readLayout(root, target.files, opts.requireLabels);
     const skipped = [...target.skipped, ...layout.skipped];
-    const items = await checkImages(root, layout, limits.maxImagePixels, skipped, opts.signal);
+    const items = await checkImages(root, layout, target.contents, { maxPixels: limits.maxImagePixels, decode: !opts.decodeInEngine }, skipped, opts.signal);
+    target.contents.clear(); // what is still needed is referenced by the items
     if (items.length === 0) throw noImages(skipped);
     const labels = [...new Set(items.flatMap((i) => (i.label === null ? [] : [i.label])))].sort();
     checkClasses(layout, labels, opts);
@@ -69,22 +82,24 @@ export async function prepareDataset(input: { url: string } | { archivePath: str
 async function checkImages(
   root: string,
   layout: DatasetLayout,
-  maxPixels: number,
+  contents: Map<string, Buffer>,
+  check: { maxPixels: number; decode: boolean },
   skipped: SkippedEntry[],
   signal?: AbortSignal,
 ): Promise<DatasetItem[]> {
   const results: (DatasetItem | null)[] = new Array(layout.files.length).fill(null);
   const unusable: SkippedEntry[] = [];
   let next = 0;
-  // sharp decodes on its own thread pool; a few files in flight keep it busy without flooding it.
+  // sharp works on its own thread pool; a few files in flight keep it busy without flooding it.
   const worker = async () => {
     for (let i = next++; i < layout.files.length; i = next++) {
       throwIfCancelled(signal);
       const { rel, label } = layout.files[i]!;
       const file = path.join(root, rel);
-      const checked = await checkImage(file, rel, maxPixels);
-      if (typeof checked === 'string') unusable.push({ entry: rel, reason: checked });
-      else results[i] = { file, label, width: checked.width, height: checked.height };
+      const data = contents.get(rel);
+      const checked = await checkImage(data ?? file, rel, check.maxPixels, check);
+      if ('reason' in checked) unusable.push({ entry: rel, reason: checked.reason });
+      else results[i] = { file, label, ...(data ? { data } : {}), width: checked.width, height: checked.height };
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, os.availableParallelism()) }, worker));

@@ -1,7 +1,7 @@
 // Where a job changes state. Every transition is one guarded UPDATE (WHERE status IN …), so each is
 // written at most once, a terminal job (succeeded/failed/cancelled) never changes again, and a worker
 // and the API racing on the same job cannot both win.
-import type { EpochMetrics, Evaluation, JobError, JobSpec } from '@graft/spec';
+import type { EpochMetrics, Evaluation, JobError, JobSpec, StageTime } from '@graft/spec';
 import type { Job, PrismaClient } from './generated/client.ts';
 import { Prisma } from './generated/client.ts';
 
@@ -21,18 +21,22 @@ export type StartOutcome = 'started' | 'cancel_requested' | 'terminal' | 'missin
  */
 export async function markRunning(prisma: PrismaClient, jobId: string): Promise<StartOutcome> {
   return prisma.$transaction(async (tx) => {
-    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true } });
+    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true, createdAt: true, updatedAt: true } });
     if (!job) return 'missing';
     if (!active.includes(job.status)) return 'terminal';
     if (job.cancelRequested) return 'cancel_requested';
+    // a re-run waited since it was handed back (its row's last update), a first run since it was submitted
+    const now = new Date();
+    const queued: StageTime = { stage: 'queued', seconds: Math.max(0, now.getTime() - (job.startedAt ? job.updatedAt : job.createdAt).getTime()) / 1000 };
     const { count } = await tx.job.updateMany({
       where: { id: jobId, status: { in: active }, cancelRequested: false },
       data: {
         status: 'running',
         attempts: { increment: 1 },
-        startedAt: job.startedAt ?? new Date(),
+        startedAt: job.startedAt ?? now,
         progress: 0,
         stage: 'starting',
+        stageTimes: [queued] as unknown as Prisma.InputJsonValue,
         errorCode: null,
         errorMessage: null,
       },
@@ -54,6 +58,11 @@ export async function recordProgress(prisma: PrismaClient, jobId: string, progre
 /** The hyperparameters the running attempt trains with, each with why it was chosen (shown in GET /jobs/:id). */
 export async function recordResolvedHyperparameters(prisma: PrismaClient, jobId: string, choices: Record<string, { value: unknown; why: string }>): Promise<void> {
   await prisma.job.updateMany({ where: { id: jobId, status: 'running' }, data: { resolvedHyperparameters: choices as Prisma.InputJsonValue } });
+}
+
+/** The attempt's stage times so far (the 'queued' entry markRunning wrote first, then what the worker measured). */
+export async function recordStageTimes(prisma: PrismaClient, jobId: string, stages: StageTime[]): Promise<void> {
+  await prisma.job.updateMany({ where: { id: jobId, status: 'running' }, data: { stageTimes: stages as unknown as Prisma.InputJsonValue } });
 }
 
 /** Writes one epoch's metrics; a retried attempt rewrites the row for that epoch instead of adding one. */

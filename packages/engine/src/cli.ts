@@ -75,7 +75,9 @@ async function trainCommand(args: string[]): Promise<void> {
   process.once('SIGINT', () => controller.abort());
   try {
     const open = async (archive: string, name: string, requireLabels: boolean): Promise<ImageDataset> => {
-      const ds = await prepareDataset({ archivePath: path.resolve(archive) }, { destDir: path.join(work, name), requireLabels, signal: controller.signal });
+      // the images go from the archive to their one decode at the training size, in memory up to 512 MiB
+      const decodeInEngine = { maxInMemoryBytes: 512 * 1024 * 1024 };
+      const ds = await prepareDataset({ archivePath: path.resolve(archive) }, { destDir: path.join(work, name), requireLabels, decodeInEngine, signal: controller.signal });
       console.error(`${name}: ${ds.items.length} images, ${ds.labels.length} classes${ds.skipped.length ? `, ${ds.skipped.length} entries skipped` : ''}`);
       return ds;
     };

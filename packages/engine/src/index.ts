@@ -1,13 +1,16 @@
 // @graft/engine: the transfer-learning core as a library (used by the worker, /predict and the `graft` CLI).
 // Backbones, runtime, preprocessing and the activation cache come from the BACKBONE side; train(), the methods,
 // metrics and checkpoints from the METHODS side.
-export { initBackend, type BackendName } from './runtime/backend.ts';
+export { initBackend, heavyPasses, nativeTfjsPackage, type BackendName } from './runtime/backend.ts';
+export { chooseHeavyPasses, type HeavyPasses } from './runtime/heavy-passes.ts';
 export { startTsWorker } from './runtime/ts-worker.ts';
 export { listBackbones, loadBackbone, defaultBackboneId, type Backbone, type BackboneInfo, type BackboneFetch, type ListedBackbone, type SplitModel } from './backbones/index.ts';
 export { decodeImage, defaultMaxPixels, decoderPreprocessing, resolvePreprocessing, type Preprocessing, type PixelNormalization } from './preprocess/index.ts';
 export {
   computePrefixActivations,
   createRunner,
+  keepPrefixPoolsWarm,
+  type WarmPoolLimits,
   type PrefixActivations,
   type PrefixActivationsInput,
   type PrefixRunner,

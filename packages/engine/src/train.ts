@@ -4,10 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, type Evaluation, type Hyperparameters, type Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
-import { initBackend } from './runtime/backend.ts';
+import { heavyPasses, initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone, type BackboneFetch } from './backbones/index.ts';
 import { blockFeaturesBackbone } from './backbones/block-features.ts';
-import { openPrefixPool, poolThreads, type PrefixActivations } from './activations/index.ts';
+import { leasePrefixPool, openPrefixPool, poolThreads, prefixPoolBytes, type PrefixActivations } from './activations/index.ts';
+import { dropUndecodable, keepItems, skipUndecodable } from './activations/undecodable-rows.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
@@ -178,25 +179,38 @@ async function trainOnBackbone(
 
   // every image the run needs, through the frozen prefix once; progress shared out by image count
   const augmentViews = hp.augment ? AUGMENTED_VIEWS : 0;
-  const jobs: { items: DatasetItem[]; views: number }[] = [{ items: parts.train.items, views: augmentViews }];
-  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0 });
-  if (method === 'multi_task') jobs.push({ items: input.source!.items, views: 0 });
-  if (dann) jobs.push({ items: input.target.items, views: 0 });
+  const jobs: { items: DatasetItem[]; views: number; dataset?: ImageDataset; what: string }[] = [
+    { items: parts.train.items, views: augmentViews, dataset: labelled, what: dann ? 'source dataset' : 'dataset' },
+  ];
+  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0, dataset: input.validation ?? labelled, what: 'validation set' });
+  if (method === 'multi_task') jobs.push({ items: input.source!.items, views: 0, dataset: input.source, what: 'source dataset' });
+  if (dann) jobs.push({ items: input.target.items, views: 0, dataset: input.target, what: 'target dataset' });
   const totalWork = jobs.reduce((a, j) => a + j.items.length * (1 + j.views), 0);
   let doneWork = 0;
   const caches: PrefixActivations[] = [];
   // one pool of worker threads for every set: they boot while this thread exports the prefix for ONNX Runtime,
   // which runs it natively when it loads and the prefix exports (else TF.js, logged)
-  const threads = poolThreads(jobs.reduce((a, j) => a + j.items.length, 0));
-  const runner = prefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined;
-  const pool = openPrefixPool({ prefix, preprocessing, threads, runner });
+  // ONNX Runtime on the CPU, or TF.js kernels (on the GPU with tfjs-node-gpu): see runtime/heavy-passes.ts
+  const heavy = await heavyPasses();
+  const threads = Math.min(heavy.prefixThreads ?? Infinity, poolThreads(jobs.reduce((a, j) => a + j.items.length, 0)));
+  const onnxPrefix = prefix && heavy.runner === 'onnxruntime';
+  const open = () => openPrefixPool({ prefix, preprocessing, threads, runner: onnxPrefix ? onnxPrefixRunnerSpec(prefix, { workers: threads, logger: log }) : undefined });
+  // a registered backbone's frozen prefix is the same in every run: its pool (threads, sessions, export) may be warm
+  // (the feature cut is part of the prefix: block ends and the last layer alone are different graphs)
+  const warmKey = typeof input.backbone === 'object' ? null : JSON.stringify([backbone.info.id, hp.trainableBlocks, hp.features, preprocessing, threads]);
+  const lease = leasePrefixPool(warmKey, prefixPoolBytes(prefix, threads), open);
+  if (lease.warm) log.info({ threads }, 'prefix pool reused from the previous run');
+  const pool = lease.pool;
+  let poolOk = false;
   try {
     for (const job of jobs) {
       throwIfCancelled(input.signal);
       const work = job.items.length * (1 + job.views);
       caches.push(
         await pool.compute({
-          files: job.items.map((it) => it.file),
+          // an image kept in memory goes from the archive straight to its one decode
+          files: job.items.map((it) => it.data ?? it.file),
+          names: job.items.map((it) => it.file),
           augmentViews: job.views,
           seed: hp.seed,
           signal: input.signal,
@@ -205,15 +219,27 @@ async function trainOnBackbone(
       );
       doneWork += work;
     }
+    poolOk = true;
   } finally {
-    await pool.close();
+    await lease.release(poolOk);
   }
+  // images whose data the one decode refused are skipped, as a dataset's own checks skip what they can see
+  const kept = caches.map((c, i) => {
+    skipUndecodable(c, jobs[i]!.items, jobs[i]!.dataset, jobs[i]!.what);
+    if (c.undecodable.length) log.warn({ set: jobs[i]!.what, skipped: c.undecodable.length, example: c.undecodable[0]!.reason }, 'images skipped: their data cannot be decoded');
+    const d = dropUndecodable(c);
+    caches[i] = d.activations;
+    return d.kept;
+  });
+  const keepLabels = (y: Int32Array, k: number[] | null) => (k ? Int32Array.from(k, (i) => y[i]!) : y);
   const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => ({ views: c.views, shape: c.shape, count: c.count, labels: y });
   let next = 0;
-  const train = set(caches[next++], parts.train.labels);
-  const validation = parts.validation ? set(caches[next++], parts.validation.labels) : null;
+  const trainLabels = keepLabels(parts.train.labels, kept[next]!);
+  if (kept[next] && new Set(trainLabels).size < 2) throw new GraftError('too_few_classes', `After skipping images that cannot be decoded, the training data has fewer than 2 classes.`);
+  const train = set(caches[next++], trainLabels);
+  const validation = parts.validation ? set(caches[next], keepLabels(parts.validation.labels, kept[next++]!)) : null;
   // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)
-  const suffixRunner = await createSuffixRunner(suffix, log);
+  const suffixRunner = await createSuffixRunner(suffix, log, { onnx: heavy.runner === 'onnxruntime' });
   const methodInput: MethodInput = {
     runner: suffixRunner,
     featureDim: suffix.outputs[0].shape[1] as number,
@@ -231,11 +257,11 @@ async function trainOnBackbone(
   };
   if (method === 'multi_task') {
     const src = input.source!;
-    methodInput.source = { set: set(caches[next++], labelIndices(src.items, src.labels, 'source dataset')), numClasses: src.labels.length };
+    methodInput.source = { set: set(caches[next], labelIndices(keepItems(src.items, kept[next++]!), src.labels, 'source dataset')), numClasses: src.labels.length };
   }
   let targetLabels: Int32Array | null = null;
   if (dann) {
-    targetLabels = targetEvaluationLabels(input.target, labels, log);
+    targetLabels = targetEvaluationLabels({ ...input.target, items: keepItems(input.target.items, kept[next]!) }, labels, log);
     methodInput.target = set(caches[next++], targetLabels);
   }
 

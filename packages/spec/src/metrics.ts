@@ -40,12 +40,22 @@ export const Evaluation = Type.Object(
 );
 export type Evaluation = Static<typeof Evaluation>;
 
+export const StageTime = Type.Object(
+  {
+    stage: Type.String({ description: "'queued', 'dataset: download', 'dataset: extract and check', 'features', 'training', 'evaluating', 'saving' …" }),
+    seconds: Type.Number({ minimum: 0, description: 'wall-clock time the stage took' }),
+  },
+  { $id: 'StageTime' },
+);
+export type StageTime = Static<typeof StageTime>;
+
 export const MetricsView = Type.Object(
   {
     jobId: Type.String(),
     status: JobStatus,
     epochs: Type.Array(EpochMetrics),
     evaluation: Type.Union([Evaluation, Type.Null()]),
+    stages: Type.Array(StageTime, { description: 'Where the time of the latest attempt went, in order; grows while the job runs.' }),
   },
   { $id: 'MetricsView' },
 );

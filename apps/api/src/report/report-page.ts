@@ -62,6 +62,18 @@ export function renderReportPage(job: JobView, metrics: MetricsView): string {
     `<figure id="accuracy-curve">${lineChartSvg({ title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy', series: curves(metrics.epochs, 'accuracy') })}</figure>`,
     '</div>',
   ];
+  if (metrics.stages.length > 0) {
+    const total = metrics.stages.reduce((a, st) => a + st.seconds, 0);
+    body.push(
+      '<h2>Where the time went</h2>',
+      '<table id="stage-times"><thead><tr><th>stage</th><th>seconds</th><th>share</th></tr></thead><tbody>',
+      ...metrics.stages.map(
+        (st) => `<tr><td>${escapeXml(st.stage)}</td><td>${st.seconds.toFixed(2)}</td><td>${total > 0 ? Math.round((100 * st.seconds) / total) : 0} %</td></tr>`,
+      ),
+      `<tr><td>total</td><td>${total.toFixed(2)}</td><td></td></tr>`,
+      '</tbody></table>',
+    );
+  }
   if (ev) {
     body.push(
       `<h2>Confusion matrix <span class="muted">(${escapeXml(ev.split)})</span></h2>`,

@@ -4,8 +4,8 @@
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import { GraftError } from '@graft/spec';
-import type { Preprocessing } from '../preprocess/decode-image.ts';
-import { batchProcessor, type ViewOptions } from './batch-processor.ts';
+import type { ImageSource, Preprocessing } from '../preprocess/decode-image.ts';
+import { batchProcessor, type Undecodable, type ViewOptions } from './batch-processor.ts';
 import { createRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
 
 export interface WorkerInit {
@@ -15,10 +15,10 @@ export interface WorkerInit {
 }
 export type WorkerRequest =
   | { type: 'init'; init: WorkerInit }
-  | { type: 'batch'; set: number; batch: number; files: string[]; firstIndex: number; views: ViewOptions };
+  | { type: 'batch'; set: number; batch: number; files: ImageSource[]; names: string[]; firstIndex: number; views: ViewOptions };
 export type WorkerReply =
   | { type: 'ready'; outputShape: number[] }
-  | { type: 'result'; set: number; batch: number; views: Float32Array[] }
+  | { type: 'result'; set: number; batch: number; views: Float32Array[]; undecodable: Undecodable[] }
   | { type: 'error'; code: string | null; message: string };
 
 // Images already run in parallel (a worker per core, a batch decoding while the last runs forward): libvips'
@@ -44,12 +44,13 @@ port.on('message', (req: WorkerRequest) => {
     return;
   }
   // batches come only after 'ready', so the stages exist; decoding starts at once
-  const decoded = stages!.decode(req.files, req.firstIndex, req.views);
+  const decoded = stages!.decode(req.files, req.names, req.firstIndex, req.views);
   decoded.catch(() => {}); // reported below, in order
   previous = previous
     .then(async () => {
-      const views = await stages!.forward(await decoded);
-      post({ type: 'result', set: req.set, batch: req.batch, views }, views.map((v) => v.buffer as ArrayBuffer));
+      const batch = await decoded;
+      const views = await stages!.forward(batch);
+      post({ type: 'result', set: req.set, batch: req.batch, views, undecodable: batch.undecodable }, views.map((v) => v.buffer as ArrayBuffer));
     })
     .catch(fail);
 });

@@ -2,3 +2,4 @@ export { computePrefixActivations, poolThreads, type PrefixActivationsInput } fr
 export { openPrefixPool, type PrefixPool, type PrefixPoolOptions, type ActivationRequest, type PrefixActivations } from './prefix-pool.ts';
 export { createRunner, type PrefixRunner, type PrefixRunnerSpec, type PrefixRunnerFactory } from './prefix-runner.ts';
 export { saveArtifacts, tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';
+export { keepPrefixPoolsWarm, leasePrefixPool, prefixPoolBytes, type PoolLease, type WarmPoolLimits } from './warm-pools.ts';

@@ -6,9 +6,9 @@
 import type { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type ErrorCode as Code } from '@graft/spec';
-import type { Preprocessing } from '../preprocess/decode-image.ts';
+import type { ImageSource, Preprocessing } from '../preprocess/decode-image.ts';
 import { startTsWorker } from '../runtime/ts-worker.ts';
-import { batchProcessor, type ViewOptions } from './batch-processor.ts';
+import { batchProcessor, type Undecodable, type ViewOptions } from './batch-processor.ts';
 import type { WorkerReply, WorkerRequest } from './activation-worker.ts';
 import { createRunner, type PrefixRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
 import { tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';
@@ -26,7 +26,10 @@ export interface PrefixPoolOptions {
 }
 
 export interface ActivationRequest {
-  files: string[];
+  /** file paths or encoded bytes (DatasetItem.data), each decoded once here */
+  files: ImageSource[];
+  /** what to call each image in messages; default its path (or its position, for bytes) */
+  names?: string[];
   /** augmented views per image besides the plain view 0 (default 0) */
   augmentViews?: number;
   seed?: number;
@@ -41,6 +44,8 @@ export interface PrefixActivations {
   /** per-image activation shape */
   shape: number[];
   count: number;
+  /** images whose data the decoder refused, by index (their rows are zeros): the caller leaves them out */
+  undecodable: Undecodable[];
 }
 
 export interface PrefixPool {
@@ -58,6 +63,7 @@ function cancelled(): GraftError {
 /** Receives the per-image output shape once, then each batch's views in any order. */
 class Collector {
   views: Float32Array[] = [];
+  readonly undecodable: Undecodable[] = [];
   private rowSize = 0;
   private stored = 0;
   constructor(
@@ -69,17 +75,19 @@ class Collector {
     this.rowSize = shape.reduce((a, b) => a * b, 1);
     this.views = Array.from({ length: nViews }, () => new Float32Array(req.files.length * this.rowSize));
   }
-  store(batch: number, out: Float32Array[]) {
+  store(batch: number, out: Float32Array[], undecodable: Undecodable[]) {
+    this.undecodable.push(...undecodable);
     out.forEach((v, i) => this.views[i].set(v, batch * this.batchSize * this.rowSize));
     this.stored += out[0].length / this.rowSize;
     this.req.onProgress?.(this.stored / this.req.files.length);
   }
   result(): PrefixActivations {
-    return { views: this.views, shape: this.shape, count: this.req.files.length };
+    return { views: this.views, shape: this.shape, count: this.req.files.length, undecodable: this.undecodable.sort((a, b) => a.index - b.index) };
   }
 }
 
 const viewOptions = (req: ActivationRequest): ViewOptions => ({ augmentViews: req.augmentViews ?? 0, seed: req.seed ?? 0 });
+const namesOf = (req: ActivationRequest): string[] => req.names ?? req.files.map((f, i) => (typeof f === 'string' ? f : `image ${i + 1}`));
 
 export function openPrefixPool(o: PrefixPoolOptions): PrefixPool {
   const batchSize = o.batchSize ?? defaultBatchSize;
@@ -98,8 +106,9 @@ function inThreadPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
       const views = viewOptions(req);
       const c = new Collector(req, views.augmentViews + 1, batchSize, r.outputShape);
       const { files, signal } = req;
+      const names = namesOf(req);
       const decode = (start: number) => {
-        const p = stages.decode(files.slice(start, start + batchSize), start, views);
+        const p = stages.decode(files.slice(start, start + batchSize), names.slice(start, start + batchSize), start, views);
         p.catch(() => {}); // awaited in turn below; an abort may leave it unawaited
         return p;
       };
@@ -109,7 +118,7 @@ function inThreadPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
         const decoded = await next;
         // decode the following batch while this one runs forward
         next = start + batchSize < files.length ? decode(start + batchSize) : null;
-        c.store(b, await stages.forward(decoded));
+        c.store(b, await stages.forward(decoded), decoded.undecodable);
       }
       return c.result();
     },
@@ -133,7 +142,11 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
   /** the first failure: every later request fails with it too */
   let broken: Error | null = null;
   /** the set being computed; replies of an abandoned (cancelled) set are dropped */
-  let current: { onReady(w: PoolWorker): void; onResult(set: number, batch: number, views: Float32Array[]): void; fail(err: Error): void } | null = null;
+  let current: {
+    onReady(w: PoolWorker): void;
+    onResult(set: number, batch: number, views: Float32Array[], undecodable: Undecodable[]): void;
+    fail(err: Error): void;
+  } | null = null;
   let setCount = 0;
   /** sets run one after another */
   let queue: Promise<unknown> = Promise.resolve();
@@ -164,7 +177,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
         readyWaiters = [];
         return current?.onReady(w);
       }
-      current?.onResult(msg.set, msg.batch, msg.views);
+      current?.onResult(msg.set, msg.batch, msg.views, msg.undecodable);
     });
     w.worker.on('error', (err) => {
       w.settle();
@@ -198,6 +211,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
     await firstReady();
     if (broken) throw broken;
     const views = viewOptions(req);
+    const names = namesOf(req);
     const c = new Collector(req, views.augmentViews + 1, batchSize, outputShape!);
     if (files.length === 0) return c.result();
     const id = ++setCount;
@@ -214,15 +228,16 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
           if (next >= nBatches) return;
           const b = next++;
           owner.set(b, w);
-          const msg: WorkerRequest = { type: 'batch', set: id, batch: b, files: files.slice(b * batchSize, (b + 1) * batchSize), firstIndex: b * batchSize, views };
+          const [from, to] = [b * batchSize, (b + 1) * batchSize];
+          const msg: WorkerRequest = { type: 'batch', set: id, batch: b, files: files.slice(from, to), names: names.slice(from, to), firstIndex: from, views };
           w.worker.postMessage(msg);
         };
         current = {
           // two in flight per worker: one decoding while the other runs forward
           onReady: (w) => (send(w), send(w)),
-          onResult(set, batch, out) {
+          onResult(set, batch, out, undecodable) {
             if (set !== id) return;
-            c.store(batch, out);
+            c.store(batch, out, undecodable);
             if (++done === nBatches) {
               signal?.removeEventListener('abort', onAbort);
               return resolve();

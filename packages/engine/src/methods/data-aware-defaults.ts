@@ -41,7 +41,7 @@ export async function medianNativeSide(items: DatasetItem[]): Promise<number | n
   const sides = await Promise.all(
     sample.map(async (it) => {
       if (it.width && it.height) return Math.min(it.width, it.height);
-      const meta = await sharp(it.file).metadata().catch(() => null);
+      const meta = await sharp(it.data ?? it.file).metadata().catch(() => null);
       return meta?.width && meta.height ? Math.min(meta.width, meta.height) : null;
     }),
   );

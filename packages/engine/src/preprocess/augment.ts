@@ -1,7 +1,7 @@
 // Augmented views of one image for training: random crop (from a slightly larger cover resize),
 // horizontal flip and brightness jitter. A view depends only on (seed, image index, view number), so
 // the cached activations are the same whichever thread computed them and whatever the batch order.
-import { decodeImage, normalizationOf, openImage, rawRgb, type Preprocessing } from './decode-image.ts';
+import { decodeImage, normalizationOf, openImage, rawRgb, type ImageSource, type Preprocessing } from './decode-image.ts';
 import { normalizePixels } from './normalization.ts';
 import sharp from 'sharp';
 
@@ -35,7 +35,7 @@ function viewRandom(seed: number, index: number, view: number): () => number {
  * View 0 is exactly decodeImage's output (what /predict will feed the model); views 1…augmentViews are
  * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, normalised as `p` says.
  */
-export async function decodeViews(input: string | Buffer, p: Preprocessing, o: AugmentOptions): Promise<Float32Array[]> {
+export async function decodeViews(input: ImageSource, p: Preprocessing, o: AugmentOptions): Promise<Float32Array[]> {
   const plain = await decodeImage(input, p, { maxPixels: o.maxPixels });
   if (o.augmentViews <= 0) return [plain];
   const s = p.imageSize;

@@ -23,10 +23,13 @@ export function normalizationOf(p: Preprocessing): PixelNormalization {
 /** Default decoded-pixel limit: a 64-megapixel photo still decodes, a decompression bomb does not. */
 export const defaultMaxPixels = 64_000_000;
 
+/** An encoded image: a file path, or its bytes (an archive entry kept in memory, an upload). */
+export type ImageSource = string | Uint8Array;
+
 /** What a pipeline was opened on, for error messages. */
 export interface OpenedImage {
   pipeline: Sharp;
-  input: string | Buffer;
+  input: ImageSource;
   maxPixels: number;
 }
 
@@ -35,20 +38,24 @@ export interface OpenedImage {
  * (~1 ms CPU) dominates small images, so the pixel limit is left to sharp's own check while decoding and the
  * header is read again only to explain a failure.
  */
-export function openImage(input: string | Buffer, maxPixels = defaultMaxPixels): OpenedImage {
+export function openImage(input: ImageSource, maxPixels = defaultMaxPixels): OpenedImage {
   const pipeline = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' }).rotate().toColourspace('srgb').removeAlpha();
   return { pipeline, input, maxPixels };
 }
 
-/** The user-facing error for a pipeline that failed: too many pixels, or not an image at all. */
+/**
+ * The user-facing error for a pipeline that failed: too many pixels, or not an image at all. `details.decoder`
+ * keeps the decoder's own words (a dataset names the damaged file with them).
+ */
 async function decodeError(img: OpenedImage, err: Error): Promise<GraftError> {
   const name = typeof img.input === 'string' ? img.input : 'upload';
   const meta = await sharp(img.input, { limitInputPixels: false }).metadata().catch(() => null);
-  if (!meta) return new GraftError(ErrorCode.unsupportedMediaType, `not a decodable image (${name}): ${err.message}`);
+  const details = { decoder: err.message.trim() };
+  if (!meta) return new GraftError(ErrorCode.unsupportedMediaType, `not a decodable image (${name}): ${err.message}`, details);
   if ((meta.width ?? 0) * (meta.height ?? 0) > img.maxPixels) {
     return new GraftError(ErrorCode.imageTooLarge, `image of ${meta.width}×${meta.height} exceeds the limit of ${img.maxPixels} pixels`);
   }
-  return new GraftError(ErrorCode.unsupportedMediaType, `image could not be decoded (${name}): ${err.message}`);
+  return new GraftError(ErrorCode.unsupportedMediaType, `image could not be decoded (${name}): ${err.message}`, { ...details, format: meta.format });
 }
 
 /** Raw 8-bit RGB of an opened image after `shape` (resize…); grey inputs that stay single-channel are expanded to 3. */
@@ -71,7 +78,7 @@ export async function rawRgb(img: OpenedImage, shape: (p: Sharp) => Sharp = (p) 
 }
 
 /** HWC Float32Array of imageSize × imageSize × 3, normalised as `p` says. */
-export async function decodeImage(input: string | Buffer, p: Preprocessing, opts: { maxPixels?: number } = {}): Promise<Float32Array> {
+export async function decodeImage(input: ImageSource, p: Preprocessing, opts: { maxPixels?: number } = {}): Promise<Float32Array> {
   const { data } = await rawRgb(openImage(input, opts.maxPixels), (img) => img.resize(p.imageSize, p.imageSize, { fit: p.resize, position: 'centre' }));
   return normalizePixels(data, normalizationOf(p));
 }

@@ -5,10 +5,18 @@ import * as tf from '@tensorflow/tfjs';
 import { engineLog } from './log.ts';
 import { registerWasmGradientKernels } from './wasm-gradients.ts';
 import { registerWasmFastPaths } from './wasm-fast-paths.ts';
+import { chooseHeavyPasses, type HeavyPasses } from './heavy-passes.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 let chosen: Promise<BackendName> | null = null;
+/** the tfjs-node package that provides the 'tensorflow' backend, once one loaded */
+let nativePackage: string | null = null;
+
+/** Which native TF.js package is in use ('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'), or null. */
+export function nativeTfjsPackage(): string | null {
+  return nativePackage;
+}
 
 /** Native bindings register the 'tensorflow' backend on import; they are optional dependencies. */
 async function tryNative(pkg: string): Promise<boolean> {
@@ -39,7 +47,10 @@ async function select(preferred: string | undefined): Promise<BackendName> {
   }
   if (wanted === '' || wanted === 'tensorflow') {
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-      if (await tryNative(pkg)) return 'tensorflow';
+      if (await tryNative(pkg)) {
+        nativePackage = pkg;
+        return 'tensorflow';
+      }
     }
     if (wanted === 'tensorflow') engineLog.warn('TFJS_BACKEND=tensorflow but no tfjs-node package loads; falling back to wasm');
   }
@@ -53,8 +64,15 @@ async function select(preferred: string | undefined): Promise<BackendName> {
 export async function initBackend(preferred?: string): Promise<BackendName> {
   chosen ??= select(preferred).then(async (name) => {
     await tf.ready();
-    engineLog.info({ backend: name, requested: preferred ?? process.env.TFJS_BACKEND ?? 'auto' }, `TF.js backend: ${name}`);
+    const heavy = chooseHeavyPasses(name, nativePackage);
+    engineLog.info({ backend: name, native: nativePackage, requested: preferred ?? process.env.TFJS_BACKEND ?? 'auto' }, `TF.js backend: ${name}`);
+    engineLog.info({ heavyPasses: heavy.runner, gpu: heavy.gpu }, `training's heavy passes: ${heavy.reason}`);
     return name;
   });
   return chosen;
+}
+
+/** Where training's heavy passes run in this process (see heavy-passes.ts); initialises the backend first. */
+export async function heavyPasses(): Promise<HeavyPasses> {
+  return chooseHeavyPasses(await initBackend(), nativePackage);
 }

@@ -13,9 +13,10 @@ interface Logger {
   warn(o: object, msg?: string): void;
 }
 
-export async function createSuffixRunner(suffix: tf.LayersModel, logger?: Logger): Promise<SuffixRunner> {
+/** `onnx: false` keeps the suffix on TF.js (a GPU backend's kernels: see runtime/heavy-passes.ts). */
+export async function createSuffixRunner(suffix: tf.LayersModel, logger?: Logger, opts: { onnx?: boolean } = {}): Promise<SuffixRunner> {
   // a frozen backbone's suffix is the identity over the pooled features: nothing to run natively
-  if (suffix.trainableWeights.length > 0) {
+  if (suffix.trainableWeights.length > 0 && opts.onnx !== false) {
     const onnx = await OnnxSuffixRunner.create(suffix, { logger });
     if (onnx) {
       logger?.info({ path: 'onnxruntime', weights: onnx.trainableWeights.length }, 'the trainable suffix runs forward and backward on ONNX Runtime');

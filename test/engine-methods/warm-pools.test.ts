@@ -1,0 +1,51 @@
+// A worker keeps the frozen prefix's pool (threads, ONNX Runtime sessions, export) warm between jobs: the second
+// run on the same backbone, size and blocks reuses it and trains exactly as a cold run does.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ImageDataset } from '@graft/datasets';
+import { keepPrefixPoolsWarm } from '../../packages/engine/src/activations/index.ts';
+import { train, type EngineLogger } from '../../packages/engine/src/train.ts';
+import { DatasetFactory, twoClasses } from './fixtures.ts';
+
+const hyperparameters = { imageSize: 32, epochs: 1, batchSize: 8, seed: 2, trainableBlocks: 1, augment: false };
+let data: DatasetFactory;
+let target: ImageDataset;
+before(async () => {
+  data = await DatasetFactory.create();
+  target = await data.make({ patterns: twoClasses, perClass: 20, size: 32, seed: 8 }); // 40 images: a pool of 2 threads
+});
+after(async () => {
+  await keepPrefixPoolsWarm({ maxPools: 0, maxBytes: 0 }); // closes what is still warm
+  await data.cleanup();
+});
+
+async function run(): Promise<{ warm: boolean; result: unknown }> {
+  let warm = false;
+  const logger: EngineLogger = { info: (_o, msg) => (warm ||= msg === 'prefix pool reused from the previous run'), warn() {}, debug() {} };
+  const m = await train({ method: 'fine_tune', target, hyperparameters, logger });
+  m.dispose();
+  return { warm, result: { epochs: m.epochs, evaluation: m.evaluation } };
+}
+
+test('the second run reuses the warm pool and gets the same result; with warm pools off nothing is reused', async () => {
+  await keepPrefixPoolsWarm({ maxPools: 0, maxBytes: 0 });
+  const cold = await run();
+  assert.equal(cold.warm, false);
+  await keepPrefixPoolsWarm({ maxPools: 1, maxBytes: 1 << 30 });
+  const first = await run();
+  const second = await run();
+  assert.equal(first.warm, false);
+  assert.equal(second.warm, true);
+  assert.deepEqual(second.result, cold.result);
+  assert.deepEqual(first.result, cold.result);
+  // another size is another prefix: a new pool, the old one is evicted (one kept)
+  const m = await train({ method: 'fine_tune', target, hyperparameters: { ...hyperparameters, imageSize: 64 } });
+  m.dispose();
+  assert.equal((await run()).warm, false);
+});
+
+test('a byte bound smaller than one pool keeps none', async () => {
+  await keepPrefixPoolsWarm({ maxPools: 4, maxBytes: 1024 });
+  await run();
+  assert.equal((await run()).warm, false);
+});

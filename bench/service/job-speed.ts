@@ -10,6 +10,7 @@
 // queue prefix, storage and datasets folder, and a spare loopback port; it is stopped and dropped at the end.
 // Prints the speed table with ratios, the service's stage times (GET /jobs/:id/metrics) and the worker's peak RSS.
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -95,6 +96,8 @@ const api = `http://127.0.0.1:${port}`;
 const datasetsDir = path.join(work, 'data');
 await mkdir(datasetsDir);
 const log = createWriteStream(path.join(work, 'service.log'));
+// the operator's key: the jobs read file:// archives, which only an admin key may name
+const adminKey = `graft_bench_${randomBytes(16).toString('hex')}`;
 const service = spawn(process.execPath, ['scripts/start.mjs'], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,6 +109,7 @@ const service = spawn(process.execPath, ['scripts/start.mjs'], {
     QUEUE_PREFIX: `graft-bench-${process.pid}`,
     STORAGE_URL: `file://${path.join(work, 'storage')}`,
     DATASETS_DIR: datasetsDir,
+    GRAFT_ADMIN_KEY: adminKey,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   },
 });
@@ -113,7 +117,7 @@ service.stdout.pipe(log);
 service.stderr.pipe(log);
 
 async function http<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${api}${url}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${api}${url}`, { method, headers: { authorization: `Bearer ${adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
   return { status: res.status, body: (await res.json().catch(() => null)) as T };
 }
 

@@ -110,6 +110,9 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   // New job: an out-of-range knob comes back as an error beside that field.
   await page.getByRole('link', { name: 'Train on this' }).click();
   await page.getByRole('heading', { name: 'New job' }).waitFor();
+  // the defaults arrive with GET /console/defaults.json and GET /backbones: wait for the form to show them
+  const epochs = await page.getByLabel('Epochs').elementHandle();
+  await page.waitForFunction((el) => (el as HTMLInputElement).value !== '', epochs);
   assert.equal(await page.getByLabel('Epochs').inputValue(), '10', 'the default is filled in');
   const unlabelled = await page.evaluate(() =>
     Array.from(document.querySelectorAll('main input, main select')).filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),

@@ -33,7 +33,11 @@ interface Slot {
   ready: boolean;
   loaded: Set<string>;
   batch: { id: number; requests: Request[] } | null;
+  /** resolves close(): the thread has freed its models */
+  closed?: () => void;
 }
+
+const CLOSE_WAIT_MS = 5000;
 
 export interface PoolStats {
   batches: number;
@@ -78,7 +82,21 @@ export class InferencePool {
   async close(): Promise<void> {
     this.closed = true;
     for (const r of this.queue.splice(0)) r.reject(new Error('inference pool closed'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => this.closeSlot(s)));
+  }
+
+  /** Lets a thread free its models (after the message it is on), then terminates it; a hung thread only waits CLOSE_WAIT_MS. */
+  private async closeSlot(slot: Slot): Promise<void> {
+    if (slot.ready) {
+      const closed = new Promise<void>((resolve) => {
+        slot.closed = resolve;
+        slot.worker.once('exit', () => resolve());
+      });
+      slot.worker.ref();
+      this.post(slot, { type: 'close' });
+      await Promise.race([closed, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+    }
+    await slot.worker.terminate();
   }
 
   private spawn(): Slot {
@@ -101,6 +119,10 @@ export class InferencePool {
       this.stats.backend = msg.backend;
       this.dispatch();
       this.updateRefs();
+      return;
+    }
+    if (msg.type === 'closed') {
+      slot.closed?.();
       return;
     }
     if (msg.type === 'loaded') {

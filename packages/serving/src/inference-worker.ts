@@ -24,7 +24,16 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'dispose': {
       const runner = runners.get(msg.key);
       runners.delete(msg.key);
-      if (runner) (await runner.catch(() => null))?.dispose();
+      if (runner) await (await runner.catch(() => null))?.dispose();
+      return;
+    }
+    case 'close': {
+      // free every session before the pool terminates this thread: a native release still in flight when the
+      // thread's environment goes away aborts the whole process (seen as ORT's "terminate called … Napi::Error")
+      const all = [...runners.values()];
+      runners.clear();
+      await Promise.all(all.map(async (r) => (await r.catch(() => null))?.dispose()));
+      port.postMessage({ type: 'closed' } satisfies FromWorker);
       return;
     }
     case 'run': {

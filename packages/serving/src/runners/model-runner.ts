@@ -19,7 +19,8 @@ export interface ModelRunner {
   readonly name: string;
   /** input: n images, HWC float32 each, concatenated; returns n × classes probabilities */
   run(input: Float32Array, n: number): Promise<Float32Array>;
-  dispose(): void;
+  /** settles once the runtime has freed the model (ONNX Runtime releases its session asynchronously) */
+  dispose(): Promise<void>;
 }
 
 export interface RunnerOptions {

@@ -13,6 +13,6 @@ export async function onnxRunner(source: RunnerSource, model: tf.LayersModel, th
   return {
     name: 'onnx',
     run: (input, n) => session.run(input, n),
-    dispose: () => void session.dispose(),
+    dispose: () => session.dispose(),
   };
 }

@@ -23,6 +23,8 @@ export function tfjsRunner(model: tf.LayersModel, imageSize: number): ModelRunne
         out.dispose();
       }
     },
-    dispose: () => model.dispose(),
+    dispose: async () => {
+      model.dispose();
+    },
   };
 }

@@ -30,6 +30,8 @@ export const ErrorCode = {
   invalidHyperparameters: 'invalid_hyperparameters',
   trainingFailed: 'training_failed',
   cancelled: 'cancelled',
+  /** a sweep trial stopped by early stopping (ASHA): its job is cancelled with this code */
+  pruned: 'pruned',
   workerLost: 'worker_lost',
   internal: 'internal_error',
 } as const;

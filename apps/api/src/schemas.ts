@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, RawServerDefault } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing } from '@graft/spec';
+import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing, SweepList, SweepSpec, SweepView } from '@graft/spec';
 import { tenantSchemas } from './tenant-schemas.ts';
 
 /** Types route handlers from the TypeBox schemas of packages/spec (@sinclair/typebox 0.34). */
@@ -61,7 +61,7 @@ export const BackboneView = Type.Object(
   { $id: 'BackboneView' },
 );
 
-export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, ...tenantSchemas]);
+export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, SweepSpec, SweepView, SweepList, ...tenantSchemas]);
 
 /** A reference to a registered schema that still carries its static type for the type provider. */
 export function ref<T extends TSchema>(schema: T) {

@@ -1,7 +1,7 @@
 // Where a job changes state. Every transition is one guarded UPDATE (WHERE status IN …), so each is
 // written at most once, a terminal job (succeeded/failed/cancelled) never changes again, and a worker
 // and the API racing on the same job cannot both win.
-import type { EpochMetrics, Evaluation, JobError, JobSpec, StageTime } from '@graft/spec';
+import { ErrorCode, type EpochMetrics, type Evaluation, type JobError, type JobSpec, type StageTime } from '@graft/spec';
 import type { Job, PrismaClient } from './generated/client.ts';
 import { Prisma } from './generated/client.ts';
 
@@ -121,6 +121,18 @@ export async function markCancelled(prisma: PrismaClient, jobId: string): Promis
   const { count } = await prisma.job.updateMany({
     where: { id: jobId, status: { in: active } },
     data: { status: 'cancelled', stage: null, cancelRequested: true, finishedAt: new Date() },
+  });
+  return count === 1;
+}
+
+/**
+ * queued|running -> cancelled with error code `pruned` and the reason: a sweep trial its early stopping
+ * stopped. Its epochs stay (the sweep's report shows where it was stopped).
+ */
+export async function markPruned(prisma: PrismaClient, jobId: string, reason: string): Promise<boolean> {
+  const { count } = await prisma.job.updateMany({
+    where: { id: jobId, status: { in: active } },
+    data: { status: 'cancelled', stage: null, cancelRequested: true, errorCode: ErrorCode.pruned, errorMessage: reason.slice(0, 2000), finishedAt: new Date() },
   });
   return count === 1;
 }

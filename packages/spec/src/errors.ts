@@ -33,6 +33,8 @@ export const ErrorCode = {
   /** a sweep trial stopped by early stopping (ASHA): its job is cancelled with this code */
   pruned: 'pruned',
   workerLost: 'worker_lost',
+  // sweep errors
+  trialsFailed: 'trials_failed',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Job } from '@graft/db';
 import { ErrorBody, ErrorCode, GraftError, JobList, JobSpec, JobStatus, JobView, MetricsView } from '@graft/spec';
-import { cancelJob, submitJob } from '@graft/queue';
+import { advanceSweepOfJob, cancelJob, submitJob } from '@graft/queue';
 import { listBackbones } from '@graft/engine';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { checkJobSpec, isUuid } from '../job-spec-checks.ts';
@@ -122,6 +122,8 @@ const jobs: RoutePlugin = async (app) => {
       const { id } = req.params;
       await findJob(app, id, req.principal.tenantId);
       const result = await cancelJob(app, id);
+      // a sweep's trial cancelled on its own frees its place in the sweep
+      if (result.outcome === 'cancelled') await advanceSweepOfJob(app, id);
       switch (result.outcome) {
         case 'not_found':
           throw notFound(id);

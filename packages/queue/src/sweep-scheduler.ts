@@ -65,7 +65,6 @@ export async function advanceSweep(deps: SweepDeps, sweepId: string): Promise<vo
       if (!admission.admitted) break; // the tenant's quota is full: the next trial's end or tick tries again
       created.push(admission.job.id);
     }
-    if (created.length > 0 && data.status === 'queued') data.status = 'running';
     await tx.sweep.update({ where: { id: sweepId }, data });
     return { created, cancel: [] };
   });

@@ -69,6 +69,18 @@ export function ref<T extends TSchema>(schema: T) {
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
 }
 
+/** The query of a list route: a page (newest first) and an optional status filter. */
+export function listQuery<T extends TSchema>(status: T) {
+  return Type.Object(
+    {
+      limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+      offset: Type.Integer({ minimum: 0, default: 0 }),
+      status: Type.Optional(ref(status)),
+    },
+    { additionalProperties: false },
+  );
+}
+
 /**
  * Bodies are validated strictly (no type coercion: "5" is not an integer, extra fields are refused),
  * while query strings and path params are text by nature and are coerced.

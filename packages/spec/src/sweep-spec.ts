@@ -2,7 +2,7 @@
 // hyperparameters) plus `search`, whose `space` names job hyper-parameters only, each with the job's
 // own schema for its values, so a value a job would refuse is refused here with the same field path.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { BackboneRef, DatasetRef, Hyperparameters, Method } from './job-spec.ts';
+import { BackboneRef, Hyperparameters, JobSpec } from './job-spec.ts';
 import { JobError } from './errors.ts';
 
 const hp = Hyperparameters.properties;
@@ -88,18 +88,8 @@ export const SweepSearch = Type.Object(
 );
 export type SweepSearch = Static<typeof SweepSearch>;
 
-export const SweepSpec = Type.Object(
-  {
-    method: Method,
-    backbone: Type.Optional(BackboneRef),
-    dataset: DatasetRef,
-    source: Type.Optional(DatasetRef),
-    validation: Type.Optional(DatasetRef),
-    hyperparameters: Type.Optional(Hyperparameters),
-    search: SweepSearch,
-  },
-  { $id: 'SweepSpec', additionalProperties: false },
-);
+/** A job spec (the trials' method, data, backbone and fixed hyperparameters) plus the search. */
+export const SweepSpec = Type.Object({ ...JobSpec.properties, search: SweepSearch }, { $id: 'SweepSpec', additionalProperties: false });
 export type SweepSpec = Static<typeof SweepSpec>;
 
 export const SweepStatus = Type.Union(

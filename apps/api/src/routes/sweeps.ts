@@ -5,7 +5,7 @@ import { sweeps, type Sweep } from '@graft/db';
 import { ErrorBody, ErrorCode, GraftError, SweepList, SweepSpec, SweepStatus, SweepView } from '@graft/spec';
 import { advanceSweep, cancelSweep } from '@graft/queue';
 import { listBackbones } from '@graft/engine';
-import { ref, type RoutePlugin } from '../schemas.ts';
+import { listQuery, ref, type RoutePlugin } from '../schemas.ts';
 import { isUuid } from '../job-spec-checks.ts';
 import { checkSweepSpec } from '../sweep-spec-checks.ts';
 import { toSweepView } from '../sweep-view.ts';
@@ -58,14 +58,7 @@ const sweepsRoutes: RoutePlugin = async (app) => {
       schema: {
         tags: ['sweeps'],
         summary: "List the tenant's sweeps, newest first",
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            offset: Type.Integer({ minimum: 0, default: 0 }),
-            status: Type.Optional(ref(SweepStatus)),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: listQuery(SweepStatus),
         response: { 200: ref(SweepList), 400: ref(ErrorBody) },
       },
     },

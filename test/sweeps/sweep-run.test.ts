@@ -137,16 +137,16 @@ test('a worker killed mid-sweep (SIGKILL) does not keep the sweep from succeedin
   const submitted = await submit({
     method: 'fine_tune',
     dataset,
-    // enough epochs that the trial is still training when its worker is killed after its first
+    // enough epochs that the trial is still training when its worker is killed after its first epoch
     hyperparameters: { ...small, epochs: 12, earlyStoppingPatience: 0, trainableBlocks: 1 },
     search: { algorithm: 'grid', maxTrials: 3, parallelTrials: 2, objective: 'valLoss', space: { learningRate: [0.01, 0.003, 0.001] } },
   });
-  // the trial the first worker took, once it trains
-  const taken = submitted.trials.map((t) => t.jobId);
-  const line = await workers[0].waitForLog(new RegExp(`"jobId":"(${taken.join('|')})".*"msg":"job taken"`), 120_000);
-  const victim = JSON.parse(line).jobId as string;
-  await waitForSweep(submitted.id, (s) => s.trials.some((t) => t.jobId === victim && t.epochs > 0));
-  await killWorker(workers[0]);
+  // a trial that trains, and the worker that took it
+  const training = await waitForSweep(submitted.id, (s) => s.trials.some((t) => t.status === 'running' && t.epochs > 0));
+  const victim = training.trials.find((t) => t.status === 'running' && t.epochs > 0)!.jobId;
+  const holder = workers.find((w) => w.output().split('\n').some((l) => l.includes(`"jobId":"${victim}"`) && l.includes('"msg":"job taken"')));
+  assert.ok(holder, `a worker logged taking ${victim}\n${logs()}`);
+  await killWorker(holder);
   const killed = await api.db.prisma.job.findUniqueOrThrow({ where: { id: victim } });
   assert.equal(killed.status, 'running', 'killed while its trial trained');
 

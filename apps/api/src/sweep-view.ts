@@ -21,8 +21,7 @@ export function toSweepView(sweep: Sweep, trials: sweeps.TrialRow[]): SweepView 
   });
   return {
     id: sweep.id,
-    // running from its first trial's start (the scheduler writes it at the next trial's end or tick)
-    status: sweep.status === 'queued' && views.some((v) => v.status !== 'queued') ? 'running' : sweep.status,
+    status: sweep.status,
     objective,
     spec,
     trials: rankBy(objective, views, (v) => (v.status === 'succeeded' ? v.objective : null)),

@@ -21,7 +21,7 @@ export type StartOutcome = 'started' | 'cancel_requested' | 'terminal' | 'missin
  */
 export async function markRunning(prisma: PrismaClient, jobId: string): Promise<StartOutcome> {
   return prisma.$transaction(async (tx) => {
-    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true, createdAt: true, updatedAt: true } });
+    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true, createdAt: true, updatedAt: true, sweepId: true } });
     if (!job) return 'missing';
     if (!active.includes(job.status)) return 'terminal';
     if (job.cancelRequested) return 'cancel_requested';
@@ -44,6 +44,8 @@ export async function markRunning(prisma: PrismaClient, jobId: string): Promise<
     if (count === 0) return 'cancel_requested';
     await tx.epochMetric.deleteMany({ where: { jobId } });
     await tx.evaluation.deleteMany({ where: { jobId } });
+    // a sweep runs from its first trial's start
+    if (job.sweepId) await tx.sweep.updateMany({ where: { id: job.sweepId, status: 'queued' }, data: { status: 'running' } });
     return 'started';
   });
 }

@@ -41,11 +41,7 @@ export async function advanceSweep(deps: SweepDeps, sweepId: string): Promise<vo
     const active = trials.filter((t) => isActive(t.status));
     const failed = trials.filter((t) => t.status === 'failed').length;
     const plans = sampleTrials(spec);
-    const data = {
-      bestJobId: best?.jobId ?? null,
-      bestObjective: best?.objective ?? null,
-      status: trials.some((t) => t.status !== 'queued') ? ('running' as const) : sweep.status,
-    };
+    const data = { bestJobId: best?.jobId ?? null, bestObjective: best?.objective ?? null };
 
     if (maxFailedTrials !== undefined && failed >= maxFailedTrials) {
       const message = `${failed} trials failed, the sweep's maxFailedTrials; GET /jobs/{id} of a failed trial says why`;

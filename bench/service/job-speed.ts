@@ -9,19 +9,14 @@
 // imports, reading and decoding the zip, training, evaluating, saving. The service gets its own database,
 // queue prefix, storage and datasets folder, and a spare loopback port; it is stopped and dropped at the end.
 // Prints the speed table with ratios, the service's stage times (GET /jobs/:id/metrics) and the worker's peak RSS.
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import sharp from 'sharp';
-import yazl from 'yazl';
-import { dropDatabase } from '@graft/db';
 import type { StageTime } from '@graft/spec';
-import { fashionLabels, readFashionMnist, takePerClass, type RawImages } from '../engine/bench-data.ts';
+import { readFashionMnist, takePerClass } from '../engine/bench-data.ts';
+import { startBenchService, writeZip } from './bench-service.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,27 +38,6 @@ const jobs = args.jobs!.split(',') as ('fine_tune' | 'feature_extraction')[];
 const root = path.resolve(args.root ?? path.join(import.meta.dirname, '../..'));
 const work = await mkdtemp(path.join(tmpdir(), 'graft-bench-job-speed-'));
 const run = promisify(execFile);
-
-/** An ImageFolder zip of PNGs, the way a user uploads one. */
-async function writeZip(raw: RawImages, file: string): Promise<void> {
-  const zip = new yazl.ZipFile();
-  for (let i = 0; i < raw.pixels.length; i++) {
-    const png = await sharp(Buffer.from(raw.pixels[i]!), { raw: { width: raw.size, height: raw.size, channels: raw.channels } }).png().toBuffer();
-    zip.addBuffer(png, `${fashionLabels[raw.labels[i]!]}/${i}.png`);
-  }
-  zip.end();
-  await new Promise<void>((resolve, reject) => zip.outputStream.pipe(createWriteStream(file)).on('finish', resolve).on('error', reject));
-}
-
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** The service's processes (children of the `npm start` process) by their entry file. */
 async function serviceProcesses(parent: number): Promise<Map<string, string>> {
@@ -90,36 +64,9 @@ async function processStats(parent: number): Promise<Record<string, { peakMiB: n
   return out;
 }
 
-const dbUrl = `postgresql://postgres@127.0.0.1:5432/graft_bench_${process.pid}`;
-const port = await sparePort();
-const api = `http://127.0.0.1:${port}`;
-const datasetsDir = path.join(work, 'data');
-await mkdir(datasetsDir);
-const log = createWriteStream(path.join(work, 'service.log'));
-// the operator's key: the jobs read file:// archives, which only an admin key may name
-const adminKey = `graft_bench_${randomBytes(16).toString('hex')}`;
-const service = spawn(process.execPath, ['scripts/start.mjs'], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'pipe'],
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: dbUrl,
-    QUEUE_PREFIX: `graft-bench-${process.pid}`,
-    STORAGE_URL: `file://${path.join(work, 'storage')}`,
-    DATASETS_DIR: datasetsDir,
-    GRAFT_ADMIN_KEY: adminKey,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  },
-});
-service.stdout.pipe(log);
-service.stderr.pipe(log);
-
-async function http<T>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${api}${url}`, { method, headers: { authorization: `Bearer ${adminKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  return { status: res.status, body: (await res.json().catch(() => null)) as T };
-}
+const svc = await startBenchService(root, work);
+const { datasetsDir, http } = svc;
+const service = svc.process;
 
 interface Ours {
   seconds: number;
@@ -168,13 +115,7 @@ async function pytorch(job: string, imageSize: number): Promise<{ seconds: numbe
 try {
   await writeZip(takePerClass(await readFashionMnist('train'), Number(args.images) / 10, 1), path.join(datasetsDir, 'train.zip'));
   await writeZip(takePerClass(await readFashionMnist('t10k'), Number(args['validation-images']) / 10, 2), path.join(datasetsDir, 'validation.zip'));
-  // as with `npm start` already running: the API answers and the worker has said it is ready
-  const workerReady = async () => (await readFile(path.join(work, 'service.log'), 'utf8').catch(() => '')).includes('"msg":"worker ready"');
-  for (let i = 0; ; i++) {
-    if ((await fetch(`${api}/readyz`).then((r) => r.status).catch(() => 0)) === 200 && (await workerReady())) break;
-    if (i > 600 || service.exitCode !== null) throw new Error(`the service did not become ready; see ${path.join(work, 'service.log')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await svc.ready();
   const tables: string[] = [];
   for (const size of sizes) {
     const ours: Record<string, Ours> = {};
@@ -217,9 +158,5 @@ try {
   }
   await writeFile(path.join(work, 'tables.md'), tables.join('\n'));
 } finally {
-  service.kill('SIGTERM');
-  await new Promise((r) => service.once('exit', r));
-  await dropDatabase(dbUrl).catch(() => {});
-  if (args.log) await copyFile(path.join(work, 'service.log'), args.log);
-  await rm(work, { recursive: true, force: true });
+  await svc.stop(args.log);
 }

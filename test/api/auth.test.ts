@@ -8,6 +8,7 @@ import errors from '../../apps/api/src/errors.ts';
 import { startTestApi } from '../support/api.ts';
 import { seedServedJob } from '../support/served-job.ts';
 import { makeImageFolderZip } from '../support/images.ts';
+import { sweeps } from '@graft/db';
 
 const api = await startTestApi();
 const job = await seedServedJob(api);
@@ -16,6 +17,12 @@ const dataset = (await api.http.post('/datasets').attach('file', zip, 'data.zip'
 const other = await api.createTenant(['train', 'predict']);
 const trainOnly = await api.createTenant(['train']);
 const predictOnly = await api.createTenant(['predict']);
+// a stored sweep row only: nothing here needs its trials
+const sweep = await sweeps.createSweepRow(api.db.prisma, api.tenantId, {
+  method: 'fine_tune',
+  dataset: { url: 'https://example.com/d.zip' },
+  search: { algorithm: 'grid', maxTrials: 1, parallelTrials: 1, objective: 'valAccuracy', space: { learningRate: [0.01] } },
+});
 
 type Scope = 'train' | 'predict' | 'admin' | 'any';
 // Every route that needs a key, with the scope it needs; the test below checks none is missing.
@@ -38,6 +45,11 @@ const routes: [method: 'get' | 'post' | 'delete', path: string, scope: Scope][] 
   ['post', '/tenants', 'admin'],
   ['post', `/tenants/${other.tenantId}/keys`, 'admin'],
   ['delete', `/keys/${other.keyId}`, 'admin'],
+  ['post', '/sweeps', 'train'],
+  ['get', '/sweeps', 'train'],
+  ['get', `/sweeps/${sweep.id}`, 'train'],
+  ['get', `/sweeps/${sweep.id}/report`, 'train'],
+  ['delete', `/sweeps/${sweep.id}`, 'train'],
 ];
 const template = (path: string) => path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}');
 
@@ -89,10 +101,10 @@ test('every route with a key lacking its scope is 403 forbidden naming the scope
   }
 });
 
-test("another tenant's key gets 404 for this tenant's job and dataset, on every route that takes their id", async () => {
+test("another tenant's key gets 404 for this tenant's job, dataset and sweep, on every route that takes their id", async () => {
   const b = api.as(other.key);
   for (const [method, path] of routes) {
-    if (!path.includes(job.id) && !path.includes(dataset.id)) continue;
+    if (![job.id, dataset.id, sweep.id].some((id) => path.includes(id))) continue;
     const res = await b[method](path);
     assert.equal(res.status, 404, `${method} ${path}`);
     assert.equal(res.body.error.code, 'not_found');

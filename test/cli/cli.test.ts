@@ -102,3 +102,33 @@ test('submit uploads a local archive and --watch follows the real job to the end
     await killWorker(worker);
   }
 });
+
+test('sweep submit starts a sweep from a spec file; sweep watch follows it to the leaderboard and the best job', async () => {
+  const worker = startWorkerForApi(api);
+  try {
+    await writeFile(path.join(dir, 'shapes.zip'), await makeImageFolderZip({ patterns: defaultPatterns.slice(0, 2), perClass: 8, size: 32 }));
+    const spec = {
+      method: 'fine_tune',
+      hyperparameters: { imageSize: 32, epochs: 2, batchSize: 8, trainableBlocks: 1, augment: false },
+      search: { algorithm: 'grid', maxTrials: 2, parallelTrials: 2, objective: 'valLoss', space: { learningRate: [0.01, 0.003] } },
+    };
+    await writeFile(path.join(dir, 'sweep.json'), JSON.stringify(spec));
+    const s = await cli('sweep', 'submit', 'sweep.json', '--data', 'shapes.zip');
+    assert.equal(s.code, 0, s.stderr);
+    const id = s.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const w = await cli('sweep', 'watch', id);
+    assert.equal(w.code, 0, w.stderr + w.stdout);
+    assert.match(w.stdout, /trial 0 succeeded  valLoss \d\.\d{4}  epochs 2  learningRate=0\.01/);
+    assert.match(w.stdout, /trial 1 succeeded/);
+    const best = /best job ([0-9a-f-]{36}) \(valLoss \d\.\d{4}\)/.exec(w.stdout);
+    assert.ok(best, w.stdout);
+    const p = await cli('predict', best[1]!, 'img0.png');
+    assert.equal(p.code, 0, p.stderr);
+    const u = await cli('sweep', 'list');
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /unknown sweep command 'list'/);
+  } finally {
+    await killWorker(worker);
+  }
+});

@@ -39,7 +39,7 @@ test('migrate creates the database, applies every migration once and records the
         assert.match(rows[i].id, /^[0-9a-f-]{36}$/);
       }
       const tables = await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
-      assert.deepEqual(tables.rows.map((r) => r.tablename), ['ApiKey', 'Dataset', 'EpochMetric', 'Evaluation', 'Job', 'Tenant', '_prisma_migrations']);
+      assert.deepEqual(tables.rows.map((r) => r.tablename), ['ApiKey', 'Dataset', 'EpochMetric', 'Evaluation', 'Job', 'Sweep', 'SweepRung', 'Tenant', '_prisma_migrations']);
     } finally {
       await client.end();
     }

@@ -22,6 +22,7 @@ import consolePage from './routes/console.ts';
 import auth from './auth/auth-plugin.ts';
 import quotas from './quotas/quota-plugin.ts';
 import tenants from './routes/tenants.ts';
+import sweeps from './routes/sweeps.ts';
 
 export interface AppDeps {
   config: Config;
@@ -78,5 +79,6 @@ export async function buildApp(deps: AppDeps) {
   await app.register(datasetSummary);
   await app.register(consolePage);
   await app.register(tenants);
+  await app.register(sweeps);
   return app;
 }

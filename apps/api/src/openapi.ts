@@ -19,6 +19,7 @@ async function openapiPlugin(app: FastifyInstance): Promise<void> {
       },
       tags: [
         { name: 'jobs', description: 'Training jobs' },
+        { name: 'sweeps', description: 'Hyper-parameter sweeps: many trial jobs, early stopping, the best model' },
         { name: 'datasets', description: 'Uploaded dataset archives' },
         { name: 'predict', description: 'Predictions with a trained model' },
         { name: 'backbones', description: 'Pretrained backbones' },

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, RawServerDefault } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing } from '@graft/spec';
+import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing, SweepList, SweepSpec, SweepView } from '@graft/spec';
 import { tenantSchemas } from './tenant-schemas.ts';
 
 /** Types route handlers from the TypeBox schemas of packages/spec (@sinclair/typebox 0.34). */
@@ -61,12 +61,24 @@ export const BackboneView = Type.Object(
   { $id: 'BackboneView' },
 );
 
-export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, ...tenantSchemas]);
+export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, SweepSpec, SweepView, SweepList, ...tenantSchemas]);
 
 /** A reference to a registered schema that still carries its static type for the type provider. */
 export function ref<T extends TSchema>(schema: T) {
   if (!schema.$id) throw new Error('only $id schemas are registered');
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
+}
+
+/** The query of a list route: a page (newest first) and an optional status filter. */
+export function listQuery<T extends TSchema>(status: T) {
+  return Type.Object(
+    {
+      limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+      offset: Type.Integer({ minimum: 0, default: 0 }),
+      status: Type.Optional(ref(status)),
+    },
+    { additionalProperties: false },
+  );
 }
 
 /**

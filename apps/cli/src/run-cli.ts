@@ -8,6 +8,7 @@ import { download } from './commands/download.ts';
 import { metrics } from './commands/metrics.ts';
 import { predict } from './commands/predict.ts';
 import { submit } from './commands/submit.ts';
+import { sweepSubmit, sweepWatch } from './commands/sweep.ts';
 import { watch } from './commands/watch.ts';
 
 export const usage = `graft-client <command> [options]   (API at GRAFT_URL or --url, default http://127.0.0.1:3000;
@@ -20,6 +21,9 @@ export const usage = `graft-client <command> [options]   (API at GRAFT_URL or --
   metrics  <jobId> [--json]                              per-epoch metrics and evaluation
   predict  <jobId> <image file|URL>... [--top-k n] [--json]
   download <jobId> [--format tfjs|onnx] [--out file]     the trained model
+  sweep submit <sweep.json> [--data <url|archive|datasetId>] [--watch]
+                                                         starts a hyper-parameter sweep, prints its id
+  sweep watch <sweepId>                                  trials as they end, then the leaderboard
 `;
 
 const options = {
@@ -105,6 +109,12 @@ export async function runCli(argv: string[], io: { out: Output; err: Output; env
       case 'download': {
         if (values.format !== 'tfjs' && values.format !== 'onnx') throw new UsageError('--format must be tfjs or onnx');
         return await download(ctx, one(args, 'job id'), { format: values.format, out: values.out });
+      }
+      case 'sweep': {
+        const [sub] = args;
+        if (sub === 'submit') return await sweepSubmit(ctx, one(args.slice(1), 'sweep spec file'), { data: values.data, watch: values.watch });
+        if (sub === 'watch') return await sweepWatch(ctx, one(args.slice(1), 'sweep id'));
+        throw new UsageError(`unknown sweep command '${sub ?? ''}': use sweep submit <sweep.json> or sweep watch <sweepId>`);
       }
       default:
         throw new UsageError(`unknown command '${command}'`);

@@ -4,7 +4,7 @@ import { QueueEvents, Worker, type Job as QueueJob } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from '@graft/config';
 import { jobLifecycle, type PrismaClient } from '@graft/db';
-import { createJobQueue, reconcileSettings, redisConnection, queueName, startReconciler, type JobData } from '@graft/queue';
+import { advanceSweepOfJob, createJobQueue, reconcileSettings, redisConnection, queueName, startReconciler, type JobData } from '@graft/queue';
 import { ErrorCode } from '@graft/spec';
 import { announceShutdown } from './shutdown-broadcast.ts';
 
@@ -31,6 +31,10 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
   // BullMQ can fail a job without our processor running (stalled too often, thread crash): reflect it.
   const queue = createJobQueue(config);
   const events = new QueueEvents(queueName, { connection: redisConnection(config.redisUrl), prefix: config.queuePrefix });
+  // a trial that ended frees a place in its sweep (or ends the sweep); the reconciler's tick is the fallback
+  const advanceSweep = (jobId: string | undefined) => {
+    if (jobId) advanceSweepOfJob({ prisma, queue }, jobId).catch((err) => logger.warn({ err, jobId }, 'could not advance the sweep; the next reconciler tick will'));
+  };
   const reflectFailure = async (jobId: string, reason: string) => {
     if ((await queue.getJobState(jobId)) !== 'failed') return; // it will be retried
     const lost = /stalled|started more than/i.test(reason);
@@ -41,7 +45,11 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
     if (marked) logger.warn({ jobId, reason }, 'job failed outside the processor');
   };
   const onFailed = (jobId: string | undefined, reason: string) => {
-    if (jobId) reflectFailure(jobId, reason).catch((err) => logger.error({ err, jobId }, 'could not record failure'));
+    if (jobId) {
+      reflectFailure(jobId, reason)
+        .then(() => advanceSweep(jobId))
+        .catch((err) => logger.error({ err, jobId }, 'could not record failure'));
+    }
   };
   worker.on('failed', (job: QueueJob<JobData> | undefined, err: Error) => onFailed(job?.id, err.message));
   events.on('failed', ({ jobId, failedReason }) => onFailed(jobId, failedReason));
@@ -53,6 +61,7 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
   });
   worker.on('completed', (job) => held.delete(job.id!));
   worker.on('failed', (job) => job && held.delete(job.id!));
+  worker.on('completed', (job) => advanceSweep(job.id));
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died); re-queued'));
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   await worker.waitUntilReady();

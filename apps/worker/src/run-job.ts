@@ -17,6 +17,7 @@ import { loadDataset, type DatasetDeps } from './dataset-input.ts';
 import { admitCheckpoint } from './checkpoint-quota.ts';
 import { shutdownSignal } from './shutdown-broadcast.ts';
 import { StageClock } from './stage-clock.ts';
+import { TrialPruner } from './trial-pruning.ts';
 
 export interface RunDeps extends DatasetDeps {
   logger: Logger;
@@ -30,7 +31,7 @@ export interface Attempt {
   reportProgress?: (p: { progress: number; stage: string }) => Promise<void>;
 }
 
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'pruned' | 'skipped';
 
 // Share of the progress bar before training starts (datasets) and after it (saving).
 const datasetsShare = 0.05;
@@ -54,8 +55,9 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
 
   const watch = new CancelWatch(() => jobLifecycle.isCancelRequested(prisma, jobId));
   const shutdown = shutdownSignal();
-  // the engine and the downloads stop for a cancel or for the process shutting down; only a cancel is recorded
-  const signal = AbortSignal.any([watch.signal, shutdown]);
+  const pruner = await TrialPruner.of(prisma, row);
+  // the engine and the downloads stop for a cancel, a sweep's early stopping or the process shutting down; the first two are recorded
+  const signal = AbortSignal.any([watch.signal, shutdown, ...(pruner ? [pruner.signal] : [])]);
   const work = await mkdtemp(path.join(tmpdir(), `graft-job-${jobId}-`));
   const clock = new StageClock((row.stageTimes as StageTime[] | null) ?? [], (stages) => jobLifecycle.recordStageTimes(prisma, jobId, stages));
   let lastWrite = 0;
@@ -97,8 +99,14 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
       validation,
       signal,
       onProgress: (fraction, stage) => progress(datasetsShare + trainingShare * fraction, stage),
-      onEpoch: (m) => jobLifecycle.recordEpoch(prisma, jobId, m),
-      onHyperparameters: (choices) => jobLifecycle.recordResolvedHyperparameters(prisma, jobId, choices),
+      onEpoch: async (m) => {
+        await jobLifecycle.recordEpoch(prisma, jobId, m);
+        await pruner?.afterEpoch(m);
+      },
+      onHyperparameters: async (choices) => {
+        pruner?.setEpochs(choices.epochs?.value);
+        await jobLifecycle.recordResolvedHyperparameters(prisma, jobId, choices);
+      },
       logger: log,
       // a file:// backbone may only come from where file:// datasets may
       allowedFileRoot: path.resolve(deps.config.datasetsDir),
@@ -122,6 +130,11 @@ export async function runJob(deps: RunDeps, jobId: string, attempt: Attempt): Pr
     return 'succeeded';
   } catch (err) {
     await clock.end().catch(() => {}); // how long the stage that failed ran
+    if (pruner?.reason) {
+      await jobLifecycle.markPruned(prisma, jobId, pruner.reason);
+      log.info({ reason: pruner.reason }, 'trial pruned');
+      return 'pruned';
+    }
     if (shutdown.aborted && !watch.cancelled) {
       // the main thread already handed the job back to the queue: nothing to record, another worker re-runs it
       log.warn('job stopped: the worker is shutting down');

@@ -6,3 +6,5 @@ export type { Job, EpochMetric, Evaluation, Dataset, Tenant, ApiKey } from './ge
 export * as jobLifecycle from './job-lifecycle.ts';
 export * as tenants from './tenants.ts';
 export { LEGACY_TENANT_ID, scopes, type Scope, type Quotas } from './tenants.ts';
+export * as sweeps from './sweeps.ts';
+export type { Sweep, SweepRung } from './generated/client.ts';

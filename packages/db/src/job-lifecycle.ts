@@ -1,7 +1,7 @@
 // Where a job changes state. Every transition is one guarded UPDATE (WHERE status IN …), so each is
 // written at most once, a terminal job (succeeded/failed/cancelled) never changes again, and a worker
 // and the API racing on the same job cannot both win.
-import type { EpochMetrics, Evaluation, JobError, JobSpec, StageTime } from '@graft/spec';
+import { ErrorCode, type EpochMetrics, type Evaluation, type JobError, type JobSpec, type StageTime } from '@graft/spec';
 import type { Job, PrismaClient } from './generated/client.ts';
 import { Prisma } from './generated/client.ts';
 
@@ -21,7 +21,7 @@ export type StartOutcome = 'started' | 'cancel_requested' | 'terminal' | 'missin
  */
 export async function markRunning(prisma: PrismaClient, jobId: string): Promise<StartOutcome> {
   return prisma.$transaction(async (tx) => {
-    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true, createdAt: true, updatedAt: true } });
+    const job = await tx.job.findUnique({ where: { id: jobId }, select: { status: true, cancelRequested: true, startedAt: true, createdAt: true, updatedAt: true, sweepId: true } });
     if (!job) return 'missing';
     if (!active.includes(job.status)) return 'terminal';
     if (job.cancelRequested) return 'cancel_requested';
@@ -44,6 +44,8 @@ export async function markRunning(prisma: PrismaClient, jobId: string): Promise<
     if (count === 0) return 'cancel_requested';
     await tx.epochMetric.deleteMany({ where: { jobId } });
     await tx.evaluation.deleteMany({ where: { jobId } });
+    // a sweep runs from its first trial's start
+    if (job.sweepId) await tx.sweep.updateMany({ where: { id: job.sweepId, status: 'queued' }, data: { status: 'running' } });
     return 'started';
   });
 }
@@ -121,6 +123,18 @@ export async function markCancelled(prisma: PrismaClient, jobId: string): Promis
   const { count } = await prisma.job.updateMany({
     where: { id: jobId, status: { in: active } },
     data: { status: 'cancelled', stage: null, cancelRequested: true, finishedAt: new Date() },
+  });
+  return count === 1;
+}
+
+/**
+ * queued|running -> cancelled with error code `pruned` and the reason: a sweep trial its early stopping
+ * stopped. Its epochs stay (the sweep's report shows where it was stopped).
+ */
+export async function markPruned(prisma: PrismaClient, jobId: string, reason: string): Promise<boolean> {
+  const { count } = await prisma.job.updateMany({
+    where: { id: jobId, status: { in: active } },
+    data: { status: 'cancelled', stage: null, cancelRequested: true, errorCode: ErrorCode.pruned, errorMessage: reason.slice(0, 2000), finishedAt: new Date() },
   });
   return count === 1;
 }

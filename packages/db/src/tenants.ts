@@ -69,16 +69,24 @@ export type Admission = { admitted: true; job: Job } | { admitted: false; active
  * locked FOR UPDATE for the count and the insert, so concurrent submissions are admitted one at a time.
  */
 export function admitJob(prisma: PrismaClient, tenantId: string, spec: JobSpec): Promise<Admission> {
-  return prisma.$transaction(async (tx) => {
-    const [tenant] = await tx.$queryRaw<{ maxConcurrentJobs: number | null }[]>`
-      SELECT "maxConcurrentJobs" FROM "Tenant" WHERE id = ${tenantId}::uuid FOR UPDATE`;
-    if (!tenant) throw new Error(`tenant ${tenantId} does not exist`);
-    const limit = tenant.maxConcurrentJobs;
-    if (limit !== null) {
-      const active = await activeJobCount(tx, tenantId);
-      if (active >= limit) return { admitted: false as const, active, limit };
-    }
-    const job = await tx.job.create({ data: { tenantId, method: spec.method, spec: spec as unknown as Prisma.InputJsonValue } });
-    return { admitted: true as const, job };
-  });
+  return prisma.$transaction((tx) => admitInTransaction(tx, tenantId, spec));
+}
+
+/** admitJob inside the caller's transaction (a sweep's trials: `trial` names the sweep and the trial's index). */
+export async function admitInTransaction(
+  tx: Prisma.TransactionClient,
+  tenantId: string,
+  spec: JobSpec,
+  trial?: { sweepId: string; trialIndex: number },
+): Promise<Admission> {
+  const [tenant] = await tx.$queryRaw<{ maxConcurrentJobs: number | null }[]>`
+    SELECT "maxConcurrentJobs" FROM "Tenant" WHERE id = ${tenantId}::uuid FOR UPDATE`;
+  if (!tenant) throw new Error(`tenant ${tenantId} does not exist`);
+  const limit = tenant.maxConcurrentJobs;
+  if (limit !== null) {
+    const active = await activeJobCount(tx, tenantId);
+    if (active >= limit) return { admitted: false as const, active, limit };
+  }
+  const job = await tx.job.create({ data: { tenantId, method: spec.method, spec: spec as unknown as Prisma.InputJsonValue, ...trial } });
+  return { admitted: true as const, job };
 }

@@ -8,6 +8,7 @@ import type { Queue } from 'bullmq';
 import { jobLifecycle, type PrismaClient } from '@graft/db';
 import { ErrorCode } from '@graft/spec';
 import { enqueueJob, type JobData } from './job-queue.ts';
+import { advanceActiveSweeps } from './sweep-scheduler.ts';
 
 export interface ReconcileDeps {
   prisma: PrismaClient;
@@ -77,7 +78,11 @@ export function reconcileSettings(config: { reconcileIntervalMs: number; jobStal
   return { intervalMs: config.reconcileIntervalMs, stallTimeoutMs: config.jobStallTimeoutMs, runningGraceMs: 2 * config.workerLockDurationMs };
 }
 
-/** Runs reconcileOnce at start and every intervalMs; errors (Redis or Postgres away) are logged and retried next time. */
+/**
+ * Runs reconcileOnce at start and every intervalMs, then moves every unfinished sweep along (a trial
+ * whose end no worker reported, a quota slot that freed up); errors (Redis or Postgres away) are logged
+ * and retried next time.
+ */
 export function startReconciler(
   deps: ReconcileDeps,
   settings: ReconcileSettings & { intervalMs: number },
@@ -86,8 +91,9 @@ export function startReconciler(
   let running: Promise<ReconcileResult> | undefined;
   const run = () =>
     (running ??= reconcileOnce(deps, settings)
-      .then((r) => {
+      .then(async (r) => {
         if (r.requeued.length || r.stalled.length) log.info(r, 'reconciled the queue with Postgres');
+        await advanceActiveSweeps(deps);
         return r;
       })
       .finally(() => (running = undefined)));

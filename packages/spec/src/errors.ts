@@ -30,7 +30,11 @@ export const ErrorCode = {
   invalidHyperparameters: 'invalid_hyperparameters',
   trainingFailed: 'training_failed',
   cancelled: 'cancelled',
+  /** a sweep trial stopped by early stopping (ASHA): its job is cancelled with this code */
+  pruned: 'pruned',
   workerLost: 'worker_lost',
+  // sweep errors
+  trialsFailed: 'trials_failed',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,3 +3,4 @@ export * from './job-view.ts';
 export * from './metrics.ts';
 export * from './errors.ts';
 export * from './predict.ts';
+export * from './sweep-spec.ts';

@@ -89,5 +89,10 @@ export function renderReportPage(job: JobView, metrics: MetricsView): string {
   } else {
     body.push('<p class="muted">No evaluation yet: the confusion matrix and per-class table appear when the job finishes.</p>');
   }
+  return htmlPage(title, body);
+}
+
+/** A self-contained report page (inline CSS) around body parts already escaped. */
+export function htmlPage(title: string, body: string[]): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeXml(title)}</title><style>${style}</style></head><body>${body.join('\n')}</body></html>`;
 }

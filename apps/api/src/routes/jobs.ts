@@ -3,9 +3,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Job } from '@graft/db';
 import { ErrorBody, ErrorCode, GraftError, JobList, JobSpec, JobStatus, JobView, MetricsView } from '@graft/spec';
-import { cancelJob, submitJob } from '@graft/queue';
+import { advanceSweepOfJob, cancelJob, submitJob } from '@graft/queue';
 import { listBackbones } from '@graft/engine';
-import { ref, type RoutePlugin } from '../schemas.ts';
+import { listQuery, ref, type RoutePlugin } from '../schemas.ts';
 import { checkJobSpec, isUuid } from '../job-spec-checks.ts';
 import { toJobView, toMetricsView } from '../job-view.ts';
 import { probe } from '../dependency-probe.ts';
@@ -54,14 +54,7 @@ const jobs: RoutePlugin = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: "List the tenant's jobs, newest first",
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            offset: Type.Integer({ minimum: 0, default: 0 }),
-            status: Type.Optional(ref(JobStatus)),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: listQuery(JobStatus),
         response: { 200: ref(JobList), 400: ref(ErrorBody) },
       },
     },
@@ -122,6 +115,8 @@ const jobs: RoutePlugin = async (app) => {
       const { id } = req.params;
       await findJob(app, id, req.principal.tenantId);
       const result = await cancelJob(app, id);
+      // a sweep's trial cancelled on its own frees its place in the sweep
+      if (result.outcome === 'cancelled') await advanceSweepOfJob(app, id);
       switch (result.outcome) {
         case 'not_found':
           throw notFound(id);

@@ -20,7 +20,7 @@ export interface SubmitOptions {
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A URL stays a URL, an existing file is uploaded (POST /datasets), a uuid is an uploaded dataset's id. */
-async function datasetRef(ctx: CliContext, value: string, flag: string): Promise<DatasetRef> {
+export async function datasetRef(ctx: CliContext, value: string, flag: string): Promise<DatasetRef> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return { url: value };
   const file = await stat(value).catch(() => null);
   if (file?.isFile()) {

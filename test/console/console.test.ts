@@ -225,6 +225,10 @@ test('a grid sweep from the new-job form: its page follows it to the end and lin
   await error.waitFor();
   assert.match(await error.innerText(), /learningRate.*> 0|> 0/);
   assert.equal(await learningRate.getAttribute('aria-invalid'), 'true');
+  // a range is for random search
+  await learningRate.fill('0.0001 .. 0.01 log');
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  await page.locator('#learningRate-error', { hasText: /grid search takes lists/ }).waitFor();
   await learningRate.fill('0.01, 0.003');
   assert.equal(await page.getByLabel('Trials (at most)').inputValue(), '2', 'a grid runs its points by default');
   await screenshot('new-sweep');

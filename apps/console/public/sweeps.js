@@ -105,7 +105,7 @@ function Leaderboard({ sweep }) {
                   <td><a href=${`#/jobs/${t.jobId}`} aria-label=${`Trial ${t.index + 1}${t.jobId === bestId ? ' (best)' : ''}: job ${t.jobId.slice(0, 8)}`}>Trial ${trialName(t)}</a></td>
                   ${names.map((n) => html`<td>${n in t.hyperparameters ? anyValue(t.hyperparameters[n]) : ''}</td>`)}
                   <td><${StatusBadge} status=${t.status} /></td>
-                  <td class="num">${score(sweep.objective, t.objective)}</td>
+                  <td class="num">${score(sweep.objective, t.objective)}${t.status !== 'succeeded' && t.objective !== null ? html` <span class="muted small">so far</span>` : ''}</td>
                   <td class="num">${t.epochs}</td>
                 </tr>`)}</tbody>
             </table>

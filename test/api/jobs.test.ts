@@ -32,6 +32,8 @@ test('POST /jobs queues the job: 202, Location, the JobView, and one BullMQ entr
   assert.deepEqual(res.body.spec, { ...minimal, hyperparameters: { epochs: 3, trainableBlocks: 'all' } });
   assert.equal(res.body.error, null);
   assert.ok(!Number.isNaN(Date.parse(res.body.createdAt)));
+  assert.equal(res.body.sweepId, null, 'a job submitted on its own is in no sweep');
+  assert.equal(res.body.trialIndex, null);
 
   const read = await api.http.get(res.headers.location);
   assert.equal(read.status, 200);

@@ -1,7 +1,8 @@
 // The console in a real browser (Debian's chromium through playwright-core) against a real API and worker:
 // a key is entered, an archive is uploaded through the page and summarized, a field error is shown where the
 // API names it, a short job trains while the page follows it to 100 %, an image dropped on "try it" gets a
-// prediction and both model files download. No request may leave the service's own origin.
+// prediction and both model files download; a small grid sweep is started from the same form, its page follows
+// it to the end and links to the best trial's job. No request may leave the service's own origin.
 // Screenshots at desktop and phone width go to test-output/console/.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +77,32 @@ async function dropFiles(selector: string, files: { name: string; type: string; 
   await page.dispatchEvent(selector, 'drop', { dataTransfer: transfer });
 }
 
+/** What holds after every test: requests stayed on the origin and carried the key, no script error, no CSP violation. */
+async function assertPageStayedClean(): Promise<void> {
+  assert.deepEqual(foreign, [], 'every request stays on the service origin');
+  assert.ok(apiRequests.length > 5);
+  const keyless = apiRequests.filter((r) => r.authorization !== `Bearer ${api.key}`);
+  assert.deepEqual(keyless, [], 'every API call carries the key');
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), []);
+}
+
+/** Waits for the new-job form's defaults (GET /console/defaults.json and GET /backbones) to be filled in. */
+async function formReady(): Promise<void> {
+  await page.getByRole('heading', { name: 'New job' }).waitFor();
+  const epochs = await page.getByLabel('Epochs').elementHandle();
+  await page.waitForFunction((el) => (el as HTMLInputElement).value !== '', epochs);
+}
+
+/** Fills the knobs for a short job on tiny images. */
+async function smallJobKnobs(): Promise<void> {
+  await page.getByLabel('Epochs').fill('2');
+  await page.getByLabel('Image size (px)').fill('32');
+  await page.getByLabel('Batch size').fill('8');
+  await page.getByLabel('Trainable backbone blocks', { exact: true }).fill('1');
+  await page.getByLabel(/^Augment images/).uncheck();
+}
+
 const classes = defaultPatterns.slice(0, 2).map((p) => p.name).sort();
 
 test('upload, train, watch, try and download through the console', { timeout: 120_000 }, async () => {
@@ -109,10 +136,7 @@ test('upload, train, watch, try and download through the console', { timeout: 12
 
   // New job: an out-of-range knob comes back as an error beside that field.
   await page.getByRole('link', { name: 'Train on this' }).click();
-  await page.getByRole('heading', { name: 'New job' }).waitFor();
-  // the defaults arrive with GET /console/defaults.json and GET /backbones: wait for the form to show them
-  const epochs = await page.getByLabel('Epochs').elementHandle();
-  await page.waitForFunction((el) => (el as HTMLInputElement).value !== '', epochs);
+  await formReady();
   assert.equal(await page.getByLabel('Epochs').inputValue(), '10', 'the default is filled in');
   const unlabelled = await page.evaluate(() =>
     Array.from(document.querySelectorAll('main input, main select')).filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
@@ -126,11 +150,7 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   assert.equal(await page.getByLabel('Epochs').getAttribute('aria-invalid'), 'true');
   await screenshot('new-job');
 
-  await page.getByLabel('Epochs').fill('2');
-  await page.getByLabel('Image size (px)').fill('32');
-  await page.getByLabel('Batch size').fill('8');
-  await page.getByLabel('Trainable backbone blocks').fill('1');
-  await page.getByLabel(/Augment images/).uncheck();
+  await smallJobKnobs();
   await page.getByRole('button', { name: 'Start training' }).click();
   await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
   const jobId = page.url().split('/').at(-1)!;
@@ -181,11 +201,94 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   await longRow.getByRole('button', { name: `Cancel job ${longJob.id.slice(0, 8)}` }).click();
   await longRow.locator('.badge.cancelled').waitFor({ timeout: 30_000 });
   assert.equal(await longRow.getByRole('button').count(), 0, 'a finished job has nothing to cancel');
+  await assertPageStayedClean();
+});
 
-  assert.deepEqual(foreign, [], 'every request stays on the service origin');
-  assert.ok(apiRequests.length > 5);
-  const keyless = apiRequests.filter((r) => r.authorization !== `Bearer ${api.key}`);
-  assert.deepEqual(keyless, [], 'every API call carries the key');
-  assert.deepEqual(pageErrors, []);
-  assert.deepEqual(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations), []);
+test('a grid sweep from the new-job form: its page follows it to the end and links to the best trial', { timeout: 120_000 }, async () => {
+  await page.goto(`${api.url}/#/datasets`);
+  const archive = path.join(work, 'sweep-shapes.zip');
+  await writeFile(archive, await zipEntries(await makeImageFolderFiles({ perClass: 8, size: 32 })));
+  await page.setInputFiles('#dataset-file', archive);
+  const card = page.locator('.card', { hasText: 'sweep-shapes.zip' });
+  await card.getByTestId('dataset-summary').waitFor({ timeout: 20_000 });
+  await card.getByRole('link', { name: 'Train on this' }).click();
+  await formReady();
+  await smallJobKnobs();
+
+  // Searching the learning rate: a value the API refuses is shown by that field.
+  await page.getByLabel('Search hyper-parameters').check();
+  await page.getByLabel('Search learning rate').check();
+  const learningRate = page.getByLabel('Learning rate', { exact: true });
+  await learningRate.fill('0.01, 0');
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  const error = page.locator('#learningRate-error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /learningRate.*> 0|> 0/);
+  assert.equal(await learningRate.getAttribute('aria-invalid'), 'true');
+  // a range is for random search
+  await learningRate.fill('0.0001 .. 0.01 log');
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  await page.locator('#learningRate-error', { hasText: /grid search takes lists/ }).waitFor();
+  await learningRate.fill('0.01, 0.003');
+  assert.equal(await page.getByLabel('Trials (at most)').inputValue(), '2', 'a grid runs its points by default');
+  await screenshot('new-sweep');
+  await page.getByRole('button', { name: 'Start sweep' }).click();
+  await page.waitForURL(/#\/sweeps\/[0-9a-f-]{36}$/);
+  const sweepId = page.url().split('/').at(-1)!;
+
+  // The page re-reads the sweep until it ends: both trials on the leaderboard, the best marked, their curves drawn.
+  await page.locator('.title-row .badge.succeeded').waitFor({ timeout: 90_000 }).catch(async () => {
+    throw new Error(`sweep did not succeed; the page reads:\n${await page.locator('main').innerText()}\nworker output:\n${worker.output().slice(-3000)}`);
+  });
+  assert.equal(await page.getByTestId('trials-done').innerText(), '2 of 2 trials ended');
+  const rows = page.getByTestId('leaderboard').locator('tbody tr');
+  assert.equal(await rows.count(), 2);
+  assert.deepEqual((await rows.locator('.badge').allInnerTexts()).sort(), ['succeeded', 'succeeded']);
+  assert.deepEqual((await rows.locator('td:nth-child(3)').allInnerTexts()).sort(), ['0.003', '0.01'], 'each trial shows the learning rate it tried');
+  const best = page.locator('tr.best');
+  assert.equal(await best.count(), 1, 'one trial is marked best');
+  assert.match(await best.innerText(), /1\s*★ best/);
+  assert.match(await page.getByTestId('sweep-best').innerText(), /^Best: trial #\d with validation accuracy \d+(\.\d)? %$/);
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('.chart .u-legend .u-series')).filter((e) => /trial #/.test(e.textContent ?? '')).length === 2);
+  assert.equal(await page.locator('.chart canvas').count(), 1, 'one chart holds every trial');
+  await screenshot('sweep');
+  await page.screenshot({ path: path.join(outDir, 'sweep-page.png'), fullPage: true });
+
+  // The best trial's link leads to its job page, which names the sweep it belongs to.
+  const bestTrial = (await best.getByRole('link').innerText()).replace('Trial #', '');
+  const useBest = await page.getByRole('link', { name: 'Use the best model' }).getAttribute('href');
+  await best.getByRole('link').click();
+  await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+  assert.equal(`#/jobs/${page.url().split('/').at(-1)}`, useBest, '"Use the best model" goes to the best trial');
+  assert.equal(await page.getByTestId('job-sweep').innerText(), `Trial ${bestTrial} of sweep ${sweepId.slice(0, 8)}`);
+  await page.locator('.title-row .badge.succeeded').waitFor();
+  await page.getByRole('button', { name: 'ONNX model' }).waitFor();
+  await page.getByRole('link', { name: `sweep ${sweepId.slice(0, 8)}` }).click();
+  await page.getByTestId('leaderboard').waitFor();
+
+  // The sweeps list shows it ended with its best score.
+  await page.getByRole('link', { name: 'Sweeps', exact: true }).click();
+  const row = page.locator('.job-row', { hasText: sweepId.slice(0, 8) });
+  await row.locator('.badge.succeeded').waitFor();
+  assert.equal(await row.getByTestId('trials-done').innerText(), '2 of 2 trials ended');
+  assert.match(await row.getByTestId('best').innerText(), /^best \d+(\.\d)? %$/);
+  await screenshot('sweeps');
+
+  // A long sweep: its page draws a running trial's curve as it trains, and cancels the sweep.
+  const datasetId = (await api.http.get(`/jobs/${useBest!.split('/').at(-1)}`).expect(200)).body.spec.dataset.id;
+  const long = { epochs: 200, earlyStoppingPatience: 0, imageSize: 32, batchSize: 8, trainableBlocks: 1, augment: false };
+  const search = { algorithm: 'grid', maxTrials: 2, parallelTrials: 1, objective: 'valLoss', space: { learningRate: [0.01, 0.003] } };
+  const { body: longSweep } = await api.http.post('/sweeps').send({ method: 'fine_tune', dataset: { id: datasetId }, hyperparameters: long, search }).expect(202);
+  await page.goto(`${api.url}/#/sweeps/${longSweep.id}`);
+  await page.locator('.chart .u-legend', { hasText: 'trial #1' }).waitFor({ timeout: 30_000 });
+  assert.equal(await page.getByTestId('leaderboard').locator('tbody .badge').innerText(), 'running');
+  await screenshot('sweep-running');
+  await page.getByRole('button', { name: 'Cancel sweep' }).click();
+  await page.locator('.title-row .badge.cancelled').waitFor({ timeout: 30_000 });
+  // the running trial stops at its next batch, and the page follows it there
+  await page.getByTestId('leaderboard').locator('tbody .badge.cancelled').waitFor({ timeout: 30_000 });
+  assert.deepEqual(await page.getByTestId('leaderboard').locator('tbody .badge').allInnerTexts(), ['cancelled']);
+  assert.equal(await page.getByRole('button', { name: 'Cancel sweep' }).count(), 0, 'an ended sweep has nothing to cancel');
+  assert.equal(await page.getByRole('link', { name: 'Use the best model' }).count(), 0, 'no trial succeeded');
+  await assertPageStayedClean();
 });

@@ -17,6 +17,8 @@ const job: JobView = {
   finishedAt: null,
   error: null,
   resolvedHyperparameters: null,
+  sweepId: null,
+  trialIndex: null,
 };
 
 test('DANN curves include the domain loss and accuracy; labels are escaped', () => {

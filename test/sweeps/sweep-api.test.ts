@@ -55,6 +55,8 @@ test("trials count against the tenant's maxConcurrentJobs; DELETE cancels every 
   const job = (await api.as(tenant.key).get(`/jobs/${res.body.trials[0].jobId}`).expect(200)).body;
   assert.deepEqual(job.spec.hyperparameters, { seed: job.spec.hyperparameters.seed, learningRate: 0.01 }, 'an ordinary job with a fixed seed');
   assert.ok(Number.isInteger(job.spec.hyperparameters.seed));
+  assert.equal(job.sweepId, res.body.id, 'a trial names its sweep');
+  assert.equal(job.trialIndex, 0);
 
   const cancelled = (await api.as(tenant.key).delete(`/sweeps/${res.body.id}`).expect(200)).body;
   assert.equal(cancelled.status, 'cancelled');

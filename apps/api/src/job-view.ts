@@ -18,6 +18,8 @@ export function toJobView(job: Job): JobView {
     finishedAt: iso(job.finishedAt),
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? job.errorCode } : null,
     resolvedHyperparameters: (job.resolvedHyperparameters as Record<string, ResolvedHyperparameter> | null) ?? null,
+    sweepId: job.sweepId,
+    trialIndex: job.trialIndex,
   };
 }
 

@@ -1,4 +1,4 @@
-// The console's shell: header navigation, the key dialog and a hash router over the four views.
+// The console's shell: header navigation, the key dialog and a hash router over the views.
 import { html, render, useEffect, useState } from './lib.js';
 import { apiKey, onUnauthorized } from './api.js';
 import { KeyDialog } from './key-dialog.js';
@@ -6,6 +6,7 @@ import { DatasetsView } from './datasets.js';
 import { NewJobView } from './new-job.js';
 import { JobsView } from './jobs.js';
 import { JobPage } from './job-page.js';
+import { SweepPage, SweepsView } from './sweeps.js';
 
 function parseRoute() {
   const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
@@ -27,6 +28,7 @@ const nav = [
   ['datasets', 'Datasets'],
   ['new', 'New job'],
   ['jobs', 'Jobs'],
+  ['sweeps', 'Sweeps'],
 ];
 
 function App() {
@@ -44,7 +46,9 @@ function App() {
   let view;
   if (section === 'jobs' && parts[1]) view = html`<${JobPage} id=${parts[1]} />`;
   else if (section === 'jobs') view = html`<${JobsView} />`;
-  else if (section === 'new') view = html`<${NewJobView} preset=${query.get('dataset')} />`;
+  else if (section === 'sweeps' && parts[1]) view = html`<${SweepPage} key=${parts[1]} id=${parts[1]} />`;
+  else if (section === 'sweeps') view = html`<${SweepsView} />`;
+  else if (section === 'new') view = html`<${NewJobView} preset=${query.get('dataset')} search=${query.has('search')} />`;
   else view = html`<${DatasetsView} />`;
 
   return html`

@@ -5,12 +5,17 @@ import uPlot from './vendor/uplot.mjs';
 // Colour-blind-safe (Okabe–Ito) and dark enough on white; validation curves are also dashed.
 const palette = ['#0063b1', '#b34700', '#007a5e', '#8c2d8c', '#6b6b00'];
 
-/** series: [{ label, values: (number|null)[] }] over epochs 1..n; yRange: [min, max] fixes the y axis (accuracy: a little over 0..1, so points at 1 are not clipped). */
-export function EpochChart({ title, epochs, series, yRange }) {
+/**
+ * series: [{ label, values: (number|null)[] }] over epochs 1..n; yRange: [min, max] fixes the y axis (accuracy: a
+ * little over 0..1, so points at 1 are not clipped); note replaces the caption's last-epoch values.
+ */
+export function EpochChart({ title, epochs, series, yRange, note }) {
   const box = useRef(null);
   const plot = useRef(null);
   const shown = series.filter((s) => s.values.some((v) => v !== null && v !== undefined));
   const key = shown.map((s) => s.label).join('|');
+  // a series can grow while the epochs do not (a sweep's trials train side by side): redraw when any point arrives
+  const points = shown.reduce((n, s) => n + s.values.filter((v) => v !== null && v !== undefined).length, 0);
 
   useEffect(() => {
     const el = box.current;
@@ -38,12 +43,12 @@ export function EpochChart({ title, epochs, series, yRange }) {
     };
   }, [key]);
 
-  useEffect(() => plot.current?.setData([epochs, ...shown.map((s) => s.values)]), [epochs.length, key]);
+  useEffect(() => plot.current?.setData([epochs, ...shown.map((s) => s.values)]), [epochs.length, key, points]);
 
-  const last = shown.map((s) => `${s.label} ${s.values.at(-1)?.toFixed?.(3) ?? '–'}`).join(', ');
+  const last = note ?? `epoch ${epochs.at(-1)}: ${shown.map((s) => `${s.label} ${s.values.at(-1)?.toFixed?.(3) ?? '–'}`).join(', ')}`;
   return html`
     <figure class="chart">
-      <figcaption>${title} <span class="muted small">· epoch ${epochs.at(-1)}: ${last}</span></figcaption>
+      <figcaption>${title} <span class="muted small">· ${last}</span></figcaption>
       <div ref=${box} role="img" aria-label=${`${title} by epoch`}></div>
     </figure>`;
 }

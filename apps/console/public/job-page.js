@@ -11,7 +11,7 @@ import { isActive, useLiveJob, useTicking } from './job-stream.js';
 import { Progress, StatusBadge, cancel } from './job-status.js';
 
 // Everything else the API returns is shown generically, so new fields appear without a console change.
-const knownJobFields = new Set(['id', 'method', 'status', 'progress', 'stage', 'classes', 'spec', 'createdAt', 'startedAt', 'finishedAt', 'error', 'resolvedHyperparameters']);
+const knownJobFields = new Set(['id', 'method', 'status', 'progress', 'stage', 'classes', 'spec', 'createdAt', 'startedAt', 'finishedAt', 'error', 'resolvedHyperparameters', 'sweepId', 'trialIndex']);
 const knownMetricsFields = new Set(['jobId', 'status', 'epochs', 'evaluation']);
 
 function KeyValues({ title, entries, testid }) {
@@ -115,6 +115,7 @@ export function JobPage({ id }) {
         submitted ${when(job.createdAt)}${job.startedAt ? ` · started ${when(job.startedAt)}` : ''}${job.startedAt ? ` · ${job.finishedAt ? 'took' : 'running for'} ${duration(job.startedAt, job.finishedAt)}` : ''}
         ${job.classes ? ` · ${job.classes.length} classes: ${job.classes.join(', ')}` : ''}
       </p>
+      ${full.sweepId && html`<p data-testid="job-sweep">Trial ${full.trialIndex + 1} of <a href=${`#/sweeps/${full.sweepId}`}>sweep ${full.sweepId.slice(0, 8)}</a></p>`}
       ${job.error && html`<p class="error" role="alert"><strong>${job.error.code}</strong>: ${job.error.message}</p>`}
       ${isActive(job) && html`<div class="actions"><button type="button" onClick=${() => cancel(job)}>Cancel job</button></div>`}
     </section>

@@ -5,6 +5,7 @@ import { duration, methodNames, when } from './format.js';
 import { isActive, useLiveJob } from './job-stream.js';
 import { knownDatasets } from './known-datasets.js';
 import { Progress, StatusBadge, cancel } from './job-status.js';
+import { ListPage } from './list-page.js';
 
 const pageSize = 20;
 // Event streams each hold a connection and a browser has about six per origin: the newest few active jobs are
@@ -49,19 +50,7 @@ export function JobsView() {
     return () => clearInterval(timer);
   }, [unfollowed, page]);
 
-  return html`
-    <div class="title-row">
-      <h1>Jobs</h1>
-      <a class="button primary" href="#/new">New job</a>
-    </div>
-    ${error && html`<p class="error" role="alert">${error.message}</p>`}
-    ${list === null && !error && html`<p class="muted" role="status">Loading…</p>`}
-    ${list && list.items.length === 0 && html`<p class="muted">No jobs yet. <a href="#/new">Start one</a>.</p>`}
-    ${list && list.items.length > 0 && html`
-      <ul class="job-list" aria-label="Jobs">${list.items.map((j) => html`<${JobRow} key=${j.id} initial=${j} follow=${active.indexOf(j.id) < followed} onChanged=${load} />`)}</ul>
-      <nav class="pager" aria-label="Pages">
-        <button type="button" disabled=${page === 0} onClick=${() => setPage(page - 1)}>Newer</button>
-        <span>${page * pageSize + 1}–${page * pageSize + list.items.length} of ${list.total}</span>
-        <button type="button" disabled=${(page + 1) * pageSize >= list.total} onClick=${() => setPage(page + 1)}>Older</button>
-      </nav>`}`;
+  return html`<${ListPage} title="Jobs" newLink=${{ href: '#/new', label: 'New job' }} list=${list} error=${error}
+    empty=${html`No jobs yet. <a href="#/new">Start one</a>.`} page=${page} pageSize=${pageSize} onPage=${setPage}
+    renderItem=${(j) => html`<${JobRow} key=${j.id} initial=${j} follow=${active.indexOf(j.id) < followed} onChanged=${load} />`} />`;
 }

@@ -1,9 +1,12 @@
 // New job: the method (with when each fits), the dataset(s), an optional backbone and the main knobs with
 // the service's defaults filled in. Only the knobs a user changes are sent; errors appear by the field the API names.
+// "Search hyper-parameters" turns the form into a sweep's (POST /sweeps): the knobs ticked "search" are its space.
 import { html, useEffect, useState } from './lib.js';
 import { request } from './api.js';
 import { knownDatasets } from './known-datasets.js';
 import { methodNames } from './format.js';
+import { Field, FieldError, describedBy, parseValue } from './form-fields.js';
+import { SearchSettings, searchFields, searchOf, settingsWith, spaceEntry, suggestion } from './sweep-search.js';
 
 const methods = [
   ['fine_tune', 'You have labelled images of your own classes: a new head learns them while the last backbone blocks adapt gently. The usual choice.'],
@@ -33,24 +36,17 @@ const knobs = [
 ];
 const applies = (k, method) => (!k.only || k.only.includes(method)) && !(k.skip ?? []).includes(method);
 
-function parseKnob(k, raw) {
-  if (k.type === 'bool' || k.type === 'choice') return raw;
-  if (k.type === 'blocks' && raw.trim() === 'all') return 'all';
-  const n = Number(raw);
-  return raw.trim() === '' || Number.isNaN(n) ? raw : n; // the API names what is wrong with text
-}
-
-/** The form field an API error is about ("hyperparameters.epochs" -> "epochs", "source.id" -> "source"). */
+/**
+ * The form field an API error is about: "hyperparameters.epochs" -> "epochs", "source.id" -> "source",
+ * "search.space.learningRate.1" -> "learningRate", "search.earlyStopping.gracePeriod" -> "gracePeriod".
+ */
 function fieldOf(apiField) {
   if (!apiField) return 'form';
-  const [head, sub] = apiField.replace(/^\//, '').split(/[./]/);
+  const [head, sub, name] = apiField.replace(/^\//, '').split(/[./]/);
+  if (head === 'search') return (sub === 'space' || sub === 'earlyStopping') && name ? name : sub ?? 'form';
   return head === 'hyperparameters' && sub ? sub : head;
 }
-
-function FieldError({ errors, name }) {
-  return errors[name] ? html`<p class="field-error" id=${`${name}-error`} role="alert">${errors[name]}</p>` : null;
-}
-const describedBy = (errors, name, hint) => [hint, errors[name] && `${name}-error`].filter(Boolean).join(' ') || undefined;
+const formFields = new Set(['method', 'dataset', 'source', 'backbone', 'space', ...knobs.map((k) => k.name), ...searchFields.map((k) => k.name)]);
 
 // The select's value for "give a URL instead of an upload".
 const byUrl = 'url';
@@ -77,7 +73,7 @@ function DatasetPicker({ name, label, datasets, value, onChange, errors }) {
 
 const refOf = (v) => (v.choice === byUrl ? (v.url.trim() ? { url: v.url.trim() } : null) : v.choice ? { id: v.choice } : null);
 
-export function NewJobView({ preset }) {
+export function NewJobView({ preset, search: presetSearch = false }) {
   const datasets = knownDatasets();
   const [method, setMethod] = useState('fine_tune');
   const [dataset, setDataset] = useState({ choice: preset ?? datasets[0]?.id ?? '', url: '' });
@@ -85,8 +81,11 @@ export function NewJobView({ preset }) {
   const [backbones, setBackbones] = useState([]);
   const [backbone, setBackbone] = useState('');
   const [defaults, setDefaults] = useState(null);
-  const [docs, setDocs] = useState({});
+  const [docs, setDocs] = useState({ knobs: {}, search: {} });
   const [edits, setEdits] = useState({});
+  const [search, setSearch] = useState(presetSearch);
+  const [searched, setSearched] = useState({}); // knob name -> the values to try, as typed
+  const [searchEdits, setSearchEdits] = useState({});
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState(false);
 
@@ -94,69 +93,62 @@ export function NewJobView({ preset }) {
     request('/backbones').then((b) => setBackbones(b.items), (err) => setErrors({ form: err.message }));
     request('/console/defaults.json').then(setDefaults, () => setDefaults({}));
     // Ranges and explanations of the knobs, from the API's own schema.
-    request('/openapi.json').then((d) => setDocs(d.components?.schemas?.Hyperparameters?.properties ?? {}), () => undefined);
+    request('/openapi.json').then(({ components: { schemas } = {} }) => {
+      const sweep = schemas?.SweepSpec?.properties?.search?.properties ?? {};
+      setDocs({
+        knobs: schemas?.Hyperparameters?.properties ?? {},
+        search: { ...sweep, ...sweep.earlyStopping?.properties, objective: schemas?.SweepObjective, earlyStopping: sweep.earlyStopping },
+      });
+    }, () => undefined);
   }, []);
 
   const backboneId = backbone || backbones[0]?.id;
   const base = defaults?.[backboneId]?.[method] ?? {};
   const needsSource = method === 'multi_task' || method === 'domain_adaptation';
   const valueOf = (k) => edits[k.name] ?? (base[k.name] === undefined ? '' : String(base[k.name]));
+  const shownKnobs = knobs.filter((k) => applies(k, method));
+  const isSearched = (k) => search && searched[k.name] !== undefined;
+  const space = Object.fromEntries(shownKnobs.filter(isSearched).map((k) => [k.name, spaceEntry(k, searched[k.name])]));
+  const settings = settingsWith(searchEdits, space);
+  const resetKnobs = () => {
+    setEdits({});
+    setSearched({});
+  };
 
   async function submit(e) {
     e.preventDefault();
     const problems = {};
     if (!refOf(dataset)) problems.dataset = 'Choose the dataset to train on (upload one under Datasets) or give its URL.';
     if (needsSource && !refOf(source)) problems.source = 'This method needs a labelled source dataset.';
+    if (search && !Object.keys(space).length) problems.space = 'Tick "search" on at least one field to search it.';
     setErrors(problems);
     if (Object.keys(problems).length) return;
     const hyperparameters = {};
-    for (const k of knobs) if (applies(k, method) && edits[k.name] !== undefined) hyperparameters[k.name] = parseKnob(k, edits[k.name]);
+    for (const k of shownKnobs) if (!isSearched(k) && edits[k.name] !== undefined) hyperparameters[k.name] = parseValue(k, edits[k.name]);
     const spec = { method, dataset: refOf(dataset) };
     if (needsSource) spec.source = refOf(source);
     if (backbone) spec.backbone = backbone;
     if (Object.keys(hyperparameters).length) spec.hyperparameters = hyperparameters;
+    if (search) spec.search = searchOf(settings, space);
     setBusy(true);
     try {
-      const job = await request('/jobs', { method: 'POST', json: spec });
-      location.hash = `#/jobs/${job.id}`;
+      const created = await request(search ? '/sweeps' : '/jobs', { method: 'POST', json: spec });
+      location.hash = `#/${search ? 'sweeps' : 'jobs'}/${created.id}`;
     } catch (err) {
       const field = fieldOf(err.field);
-      const known = field === 'method' || field === 'dataset' || field === 'source' || field === 'backbone' || knobs.some((k) => k.name === field);
-      setErrors({ [known ? field : 'form']: err.message });
+      setErrors({ [formFields.has(field) ? field : 'form']: err.message });
       setBusy(false);
     }
   }
 
-  const knob = (k) => {
-    const id = `hp-${k.name}`;
-    const doc = docs[k.name] ?? {};
-    const hint = doc.description ? `${id}-hint` : undefined;
-    const set = (v) => setEdits({ ...edits, [k.name]: v });
-    const common = { id, 'aria-invalid': errors[k.name] ? 'true' : undefined, 'aria-describedby': describedBy(errors, k.name, hint) };
-    let input;
-    if (k.type === 'bool') {
-      return html`
-        <div class="field check">
-          <input type="checkbox" ...${common} checked=${valueOf(k) === 'true' || valueOf(k) === true} onChange=${(e) => set(e.currentTarget.checked)} />
-          <label for=${id}>${k.label}</label>
-          <${FieldError} errors=${errors} name=${k.name} />
-        </div>`;
-    }
-    if (k.type === 'choice') {
-      input = html`<select ...${common} value=${valueOf(k)} onChange=${(e) => set(e.currentTarget.value)}>${k.choices.map((c) => html`<option value=${c}>${c}</option>`)}</select>`;
-    } else {
-      const numeric = k.type !== 'blocks';
-      input = html`<input ...${common} type=${numeric ? 'number' : 'text'} inputmode=${numeric ? 'decimal' : undefined}
-        min=${doc.minimum ?? doc.exclusiveMinimum} max=${doc.maximum} step=${k.step ?? (k.type === 'int' ? '1' : undefined)}
-        value=${valueOf(k)} onInput=${(e) => set(e.currentTarget.value)} />`;
-    }
-    return html`
-      <div class="field">
-        <label for=${id}>${k.label}</label>
-        ${input}
-        ${hint && html`<p class="hint" id=${hint}>${doc.description}</p>`}
-        <${FieldError} errors=${errors} name=${k.name} />
-      </div>`;
+  const knob = (k) => html`
+    <${Field} key=${k.name} k=${k} doc=${docs.knobs[k.name]} errors=${errors}
+      value=${isSearched(k) ? searched[k.name] : valueOf(k)}
+      onChange=${(v) => (isSearched(k) ? setSearched({ ...searched, [k.name]: v }) : setEdits({ ...edits, [k.name]: v }))}
+      search=${search ? { on: isSearched(k), toggle: () => toggleSearch(k) } : undefined} />`;
+  const toggleSearch = (k) => {
+    const { [k.name]: was, ...rest } = searched;
+    setSearched(was === undefined ? { ...searched, [k.name]: suggestion(k, base[k.name]) } : rest);
   };
 
   return html`
@@ -168,7 +160,7 @@ export function NewJobView({ preset }) {
         ${methods.map(([id, when]) => html`
           <div class=${`method${method === id ? ' chosen' : ''}`}>
             <input type="radio" name="method" id=${`method-${id}`} value=${id} checked=${method === id}
-              aria-describedby=${`method-${id}-when`} onChange=${() => { setMethod(id); setEdits({}); }} />
+              aria-describedby=${`method-${id}-when`} onChange=${() => { setMethod(id); resetKnobs(); }} />
             <label for=${`method-${id}`}>${methodNames[id]}</label>
             <p class="hint" id=${`method-${id}-when`}>${when}</p>
           </div>`)}
@@ -186,17 +178,23 @@ export function NewJobView({ preset }) {
         <legend>Model</legend>
         <div class="field">
           <label for="backbone">Backbone</label>
-          <select id="backbone" value=${backbone} onChange=${(e) => { setBackbone(e.currentTarget.value); setEdits({}); }}
+          <select id="backbone" value=${backbone} onChange=${(e) => { setBackbone(e.currentTarget.value); resetKnobs(); }}
             aria-invalid=${errors.backbone ? 'true' : undefined} aria-describedby=${describedBy(errors, 'backbone')}>
             ${backbones.map((b, i) => html`<option value=${i === 0 ? '' : b.id}>${b.name}${i === 0 ? ' (default)' : ''}</option>`)}
           </select>
           <${FieldError} errors=${errors} name="backbone" />
         </div>
-        <div class="knobs">${knobs.filter((k) => applies(k, method)).map(knob)}</div>
+        <div class="field check">
+          <input type="checkbox" id="search" checked=${search} onChange=${(e) => setSearch(e.currentTarget.checked)} aria-describedby="search-hint" />
+          <label for="search">Search hyper-parameters</label>
+          <p class="hint" id="search-hint">Run several trials with different values (a sweep) and keep the best model.</p>
+        </div>
+        <div class="knobs">${shownKnobs.map(knob)}</div>
         <p class="muted small">Values shown are the service's defaults for this method and backbone; only the ones you change are sent.</p>
       </fieldset>
+      ${search && html`<${SearchSettings} settings=${settings} onChange=${setSearchEdits} errors=${errors} docs=${docs.search} />`}
       <div class="actions">
-        <button type="submit" class="primary" disabled=${busy}>${busy ? 'Submitting…' : 'Start training'}</button>
+        <button type="submit" class="primary" disabled=${busy}>${busy ? 'Submitting…' : search ? 'Start sweep' : 'Start training'}</button>
       </div>
     </form>`;
 }

@@ -36,6 +36,8 @@ export const JobView = Type.Object(
     resolvedHyperparameters: Type.Union([Type.Record(Type.String(), ResolvedHyperparameter), Type.Null()], {
       description: 'Every hyperparameter the job trains with, each with why it was chosen; null until training starts.',
     }),
+    sweepId: Type.Union([Type.String(), Type.Null()], { description: 'The sweep this job is a trial of (GET /sweeps/{id}); null for a job submitted on its own.' }),
+    trialIndex: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: "The trial's position in its sweep's sampling order (0-based, as in TrialView.index); null outside a sweep." }),
   },
   { $id: 'JobView' },
 );

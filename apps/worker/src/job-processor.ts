@@ -33,6 +33,10 @@ function threadDeps(): Promise<RunDeps> {
   return deps;
 }
 
+// Built as soon as the thread starts (the worker starts its job threads before it takes jobs), so the first job
+// does not wait for the backend and the database client; a failure here fails each job that awaits it, as before.
+threadDeps().catch(() => {});
+
 export default async function processJob(job: SandboxedJob<JobData>): Promise<RunOutcome> {
   return runJob(await threadDeps(), job.data.jobId, {
     failedBefore: job.attemptsMade,

@@ -22,10 +22,13 @@ function threadDeps(): Promise<RunDeps> {
     // the next job on the same backbone, size and blocks skips the prefix pool's start (threads, sessions, export)
     await keepPrefixPoolsWarm(config.warmPrefixPools);
     let s3Client: S3Client | undefined; // only jobs with s3:// dataset URLs need one
+    const prisma = createPrisma(config.databaseUrl);
+    // connected now rather than by the first job's first query (~0.5 s); a database still away just connects later
+    prisma.$connect().catch(() => {});
     return {
       config,
       logger,
-      prisma: createPrisma(config.databaseUrl),
+      prisma,
       storage: openStorage(config),
       s3Client: () => (s3Client ??= createS3Client(config.s3)),
     };

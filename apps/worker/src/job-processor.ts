@@ -47,9 +47,10 @@ function threadDeps(): Promise<RunDeps> {
   return deps;
 }
 
-// Built as soon as the thread starts (the worker starts its job threads before it takes jobs), so the first job
-// does not wait for the backend and the database client; a failure here fails each job that awaits it, as before.
-threadDeps().catch(() => {});
+// Built as the thread starts, before BullMQ counts it as started (the worker starts its job threads before it takes
+// jobs), so the first job does not wait for the backend and the database client; a failure here fails each job
+// that awaits it, as before.
+await threadDeps().catch(() => {});
 
 export default async function processJob(job: SandboxedJob<JobData>): Promise<RunOutcome> {
   const d = await threadDeps();

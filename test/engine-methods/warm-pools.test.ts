@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageDataset } from '@graft/datasets';
-import { keepPrefixPoolsWarm } from '../../packages/engine/src/activations/index.ts';
+import { keepPrefixPoolsWarm, reservePrefixThreads } from '../../packages/engine/src/activations/index.ts';
 import { train, type EngineLogger } from '../../packages/engine/src/train.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
 
@@ -15,6 +15,7 @@ before(async () => {
   target = await data.make({ patterns: twoClasses, perClass: 20, size: 32, seed: 8 }); // 40 images: a pool of 2 threads
 });
 after(async () => {
+  reservePrefixThreads(0);
   await keepPrefixPoolsWarm({ maxPools: 0, maxBytes: 0 }); // closes what is still warm
   await data.cleanup();
 });
@@ -48,4 +49,17 @@ test('a byte bound smaller than one pool keeps none', async () => {
   await keepPrefixPoolsWarm({ maxPools: 4, maxBytes: 1024 });
   await run();
   assert.equal((await run()).warm, false);
+});
+
+test('a cold pool that starts from threads booted in reserve trains exactly as one that boots its own', async () => {
+  await keepPrefixPoolsWarm({ maxPools: 0, maxBytes: 0 });
+  const own = await run();
+  reservePrefixThreads(2);
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // let them boot, as between a service's jobs
+  const reserved = await run();
+  reservePrefixThreads(2); // topped up again for the next run
+  const again = await run();
+  assert.equal(reserved.warm, false);
+  assert.deepEqual(reserved.result, own.result);
+  assert.deepEqual(again.result, own.result);
 });

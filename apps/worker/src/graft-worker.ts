@@ -14,6 +14,30 @@ export interface GraftWorker {
 }
 
 const processorFile = new URL('./job-thread.mjs', import.meta.url);
+
+/** The part of BullMQ's (private) pool of sandboxed job threads used to start them before the first job. */
+interface JobThreadPool {
+  retain(processFile: string): Promise<object>;
+  release(child: object): void;
+}
+
+/**
+ * Starts the job threads now rather than when the first job arrives: BullMQ forks a sandboxed thread on demand
+ * and keeps it for later jobs, and a thread's boot (tsx, the engine, TF.js, ONNX Runtime, Prisma) took 1.5–9 s of
+ * the first job's queued time. The threads go back to BullMQ's free list (keyed by the processor's URL, as BullMQ
+ * keys it), where its first jobs find them. A BullMQ without that pool just forks on demand, as before.
+ */
+async function prestartJobThreads(worker: Worker<JobData>, count: number, logger: Logger): Promise<void> {
+  const pool = (worker as unknown as { childPool?: JobThreadPool }).childPool;
+  if (typeof pool?.retain !== 'function' || typeof pool.release !== 'function') return;
+  try {
+    const threads = await Promise.all(Array.from({ length: count }, () => pool.retain(processorFile.href)));
+    for (const thread of threads) pool.release(thread);
+  } catch (err) {
+    // each job will try again (and fail with the reason), as without the head start
+    logger.error({ err }, 'job thread did not start');
+  }
+}
 /** How long handed-back jobs get to reach their next batch and stop before the process exits anyway. */
 const STOP_AT_BATCH_MS = 5000;
 
@@ -27,6 +51,8 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
     stalledInterval: config.workerStalledIntervalMs,
     // a job whose worker died is re-run twice before it is failed as worker_lost
     maxStalledCount: 2,
+    // jobs are taken once the job threads have started (below), so none forks a thread of its own meanwhile
+    autorun: false,
   });
   // BullMQ can fail a job without our processor running (stalled too often, thread crash): reflect it.
   const queue = createJobQueue(config);
@@ -64,8 +90,8 @@ export async function startWorker(config: Config, prisma: PrismaClient, logger: 
   worker.on('completed', (job) => advanceSweep(job.id));
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died); re-queued'));
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
-  await worker.waitUntilReady();
-  await events.waitUntilReady();
+  await Promise.all([worker.waitUntilReady(), events.waitUntilReady(), prestartJobThreads(worker, config.workerConcurrency, logger)]);
+  worker.run().catch((err) => logger.error({ err }, 'worker error'));
   logger.info({ queue: queueName, prefix: config.queuePrefix, concurrency: config.workerConcurrency }, 'worker ready');
   // puts back jobs a restarted Redis lost, and fails hung ones (Postgres is the truth)
   const reconciler = startReconciler({ prisma, queue }, reconcileSettings(config), logger);

@@ -1,8 +1,16 @@
 // Unpacks a zip with yauzl, one entry at a time (lazyEntries), validating every name before anything is written.
+import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { throwIfCancelled } from './cancellation.ts';
 import { archiveError, entrySegments, linkError, tooManyEntries, type ExtractionTarget } from './extract-entry.ts';
+
+/**
+ * A zip up to this size is read whole and its entries cut from memory: each entry read from the file costs a
+ * few thread-pool round trips, most of a small image's extraction (prepareDataset of 2,000 28-px PNGs, loaded
+ * machine: 0.55–0.74 s against 0.63–2.1 s).
+ */
+const IN_MEMORY_ARCHIVE_BYTES = 64 * 1024 * 1024;
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -51,12 +59,15 @@ export async function extractZip(file: string, target: ExtractionTarget, signal?
   }
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false }, (err, zip) =>
-      err ? reject(archiveError('zip', err)) : resolve(zip),
-    );
-  });
+async function openZip(file: string): Promise<yauzl.ZipFile> {
+  const options = { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false };
+  const done = (resolve: (z: yauzl.ZipFile) => void, reject: (e: unknown) => void) => (err: Error | null, zip: yauzl.ZipFile) =>
+    err ? reject(archiveError('zip', err)) : resolve(zip);
+  if ((await stat(file)).size <= IN_MEMORY_ARCHIVE_BYTES) {
+    const bytes = await readFile(file);
+    return new Promise((resolve, reject) => yauzl.fromBuffer(bytes, options, done(resolve, reject)));
+  }
+  return new Promise((resolve, reject) => yauzl.open(file, options, done(resolve, reject)));
 }
 
 function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {

@@ -10,6 +10,7 @@ export {
   computePrefixActivations,
   createRunner,
   keepPrefixPoolsWarm,
+  reservePrefixThreads,
   type WarmPoolLimits,
   type PrefixActivations,
   type PrefixActivationsInput,

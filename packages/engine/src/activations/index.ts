@@ -3,3 +3,4 @@ export { openPrefixPool, type PrefixPool, type PrefixPoolOptions, type Activatio
 export { createRunner, type PrefixRunner, type PrefixRunnerSpec, type PrefixRunnerFactory } from './prefix-runner.ts';
 export { saveArtifacts, tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';
 export { keepPrefixPoolsWarm, leasePrefixPool, prefixPoolBytes, type PoolLease, type WarmPoolLimits } from './warm-pools.ts';
+export { reservePrefixThreads } from './thread-reserve.ts';

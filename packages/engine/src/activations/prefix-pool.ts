@@ -1,17 +1,17 @@
 // One pool of prefix runners for a whole training run: its worker threads boot once (~1 s each: tsx,
 // sharp, the runtime, an ONNX Runtime session) and then compute every image set the run needs (train,
-// validation, source, target) in turn. Threads start at once, so they boot while the caller still
-// exports the prefix; the runner spec may arrive later as a promise. With one thread everything runs in
+// validation, source, target) in turn. Threads start at once (or come booted from the reserve a service keeps,
+// thread-reserve.ts), so they boot while the caller still exports the prefix; the runner spec may arrive later. With one thread everything runs in
 // the calling thread instead.
 import type { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type ErrorCode as Code } from '@graft/spec';
 import type { ImageSource, Preprocessing } from '../preprocess/decode-image.ts';
-import { startTsWorker } from '../runtime/ts-worker.ts';
 import { batchProcessor, type Undecodable, type ViewOptions } from './batch-processor.ts';
 import type { WorkerReply, WorkerRequest } from './activation-worker.ts';
 import { createRunner, type PrefixRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
 import { tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';
+import { startPrefixThread } from './thread-reserve.ts';
 
 export interface PrefixPoolOptions {
   /** the frozen prefix (Backbone.split().prefix); null = whole network trains, the activations are the images */
@@ -162,7 +162,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
   for (let t = 0; t < o.threads; t++) {
     let settle = () => {};
     const initialised = new Promise<void>((resolve) => (settle = resolve));
-    const w: PoolWorker = { worker: startTsWorker(new URL('./activation-worker.ts', import.meta.url), {}), ready: false, initialised, settle };
+    const w: PoolWorker = { worker: startPrefixThread(), ready: false, initialised, settle };
     workers.push(w);
     w.worker.on('message', (msg: WorkerReply) => {
       if (msg.type === 'error') {

@@ -1,7 +1,7 @@
-// Augmented views of one image for training: random crop (of the plain view, zoomed back to size),
+// Augmented views of one image for training: random crop (from a slightly larger cover resize),
 // horizontal flip and brightness jitter. A view depends only on (seed, image index, view number), so
 // the cached activations are the same whichever thread computed them and whatever the batch order.
-import { normalizationOf, openImage, rawRgb, type ImageSource, type Preprocessing } from './decode-image.ts';
+import { decodeImage, normalizationOf, openImage, rawRgb, type ImageSource, type Preprocessing } from './decode-image.ts';
 import { normalizePixels } from './normalization.ts';
 import sharp from 'sharp';
 
@@ -14,7 +14,8 @@ export interface AugmentOptions {
   maxPixels?: number;
 }
 
-/** Crops take 80–100 % of each side of the plain view, resized back to its size: a 1–1.25× zoom. */
+/** Enlargement before cropping: crops take 80–100 % of a side 1.25× the target, i.e. a 1–1.25× zoom. */
+const enlarge = 1.25;
 const minCropFraction = 0.8;
 const brightnessJitter = 0.2;
 
@@ -32,24 +33,27 @@ function viewRandom(seed: number, index: number, view: number): () => number {
 
 /**
  * View 0 is exactly decodeImage's output (what /predict will feed the model); views 1…augmentViews are
- * random crops/flips/brightness of view 0's own pixels, so an image is decoded once however many views it
- * gives. Each HWC, imageSize² × 3, normalised as `p` says.
+ * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, normalised as `p` says.
  */
 export async function decodeViews(input: ImageSource, p: Preprocessing, o: AugmentOptions): Promise<Float32Array[]> {
+  const plain = await decodeImage(input, p, { maxPixels: o.maxPixels });
+  if (o.augmentViews <= 0) return [plain];
   const s = p.imageSize;
-  const { data } = await rawRgb(openImage(input, o.maxPixels), (img) => img.resize(s, s, { fit: p.resize, position: 'centre' }));
+  const big = Math.round(s * enlarge);
+  const { data } = await rawRgb(openImage(input, o.maxPixels), (img) => img.resize(big, big, { fit: p.resize, position: 'centre' }));
+  const views = [plain];
   const norm = normalizationOf(p);
-  const views = [normalizePixels(data, norm)];
   for (let v = 1; v <= o.augmentViews; v++) {
     const rand = viewRandom(o.seed, o.index, v);
-    const side = Math.round(s * (minCropFraction + (1 - minCropFraction) * rand()));
-    const left = Math.floor(rand() * (s - side + 1));
-    const top = Math.floor(rand() * (s - side + 1));
+    const side = Math.round(big * (minCropFraction + (1 - minCropFraction) * rand()));
+    const left = Math.floor(rand() * (big - side + 1));
+    const top = Math.floor(rand() * (big - side + 1));
     const flip = rand() < 0.5;
     const brightness = 1 + brightnessJitter * (2 * rand() - 1);
-    let view = sharp(data, { raw: { width: s, height: s, channels: 3 } }).extract({ left, top, width: side, height: side }).resize(s, s, { fit: 'fill' });
+    let view = sharp(data, { raw: { width: big, height: big, channels: 3 } }).extract({ left, top, width: side, height: side }).resize(s, s, { fit: 'fill' });
     if (flip) view = view.flop();
-    views.push(normalizePixels(await view.raw().toBuffer(), norm, brightness));
+    const raw = await view.raw().toBuffer();
+    views.push(normalizePixels(raw, norm, brightness));
   }
   return views;
 }

@@ -28,6 +28,7 @@ type Scope = 'train' | 'predict' | 'admin' | 'any';
 // Every route that needs a key, with the scope it needs; the test below checks none is missing.
 const routes: [method: 'get' | 'post' | 'delete', path: string, scope: Scope][] = [
   ['post', '/jobs', 'train'],
+  ['post', '/jobs/preview', 'train'],
   ['get', '/jobs', 'train'],
   ['get', `/jobs/${job.id}`, 'train'],
   ['get', `/jobs/${job.id}/metrics`, 'train'],

@@ -137,7 +137,12 @@ test('upload, train, watch, try and download through the console', { timeout: 12
   // New job: an out-of-range knob comes back as an error beside that field.
   await page.getByRole('link', { name: 'Train on this' }).click();
   await formReady();
-  assert.equal(await page.getByLabel('Epochs').inputValue(), '10', 'the default is filled in');
+  // the values shown are what a job on this upload would use, with the reason the service gives
+  await page.getByTestId('defaults-note').filter({ hasText: 'what a job on this data would use' }).waitFor();
+  const uploadId = page.url().split('dataset=')[1];
+  const preview = (await api.http.post('/jobs/preview').send({ method: 'fine_tune', dataset: { id: uploadId } }).expect(200)).body.resolvedHyperparameters;
+  assert.equal(await page.getByLabel('Epochs').inputValue(), String(preview.epochs.value), 'the data-aware default is filled in');
+  assert.ok((await page.locator('#hp-epochs-hint').innerText()).startsWith(preview.epochs.why), 'with its reason');
   const unlabelled = await page.evaluate(() =>
     Array.from(document.querySelectorAll('main input, main select')).filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label')).map((el) => el.outerHTML),
   );

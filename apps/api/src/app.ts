@@ -18,6 +18,8 @@ import predict from './routes/predict.ts';
 import modelDownload from './routes/model-download.ts';
 import report from './routes/report.ts';
 import datasetSummary from './routes/dataset-summary.ts';
+import jobPreview from './routes/job-preview.ts';
+import { DatasetSummaries } from './dataset-summaries.ts';
 import consolePage from './routes/console.ts';
 import auth from './auth/auth-plugin.ts';
 import quotas from './quotas/quota-plugin.ts';
@@ -76,7 +78,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(predict);
   await app.register(modelDownload);
   await app.register(report);
-  await app.register(datasetSummary);
+  // the summary route and the job preview read each uploaded archive once between them
+  const summaries = new DatasetSummaries({ storage: deps.storage, limits: deps.config.datasetLimits });
+  await app.register(datasetSummary, { summaries });
+  await app.register(jobPreview, { summaries });
   await app.register(consolePage);
   await app.register(tenants);
   await app.register(sweeps);

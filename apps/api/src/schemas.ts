@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, RawServerDefault } from 'fastify';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import { ErrorBody, JobList, JobSpec, JobView, MetricsView, PixelPreprocessing, SweepList, SweepSpec, SweepView } from '@graft/spec';
+import { ErrorBody, JobList, JobPreview, JobSpec, JobView, MetricsView, PixelPreprocessing, SweepList, SweepSpec, SweepView } from '@graft/spec';
 import { tenantSchemas } from './tenant-schemas.ts';
 
 /** Types route handlers from the TypeBox schemas of packages/spec (@sinclair/typebox 0.34). */
@@ -61,7 +61,7 @@ export const BackboneView = Type.Object(
   { $id: 'BackboneView' },
 );
 
-export const sharedSchemas = hoist([JobSpec, JobView, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, SweepSpec, SweepView, SweepList, ...tenantSchemas]);
+export const sharedSchemas = hoist([JobSpec, JobView, JobPreview, JobList, MetricsView, ErrorBody, DatasetView, BackboneView, SweepSpec, SweepView, SweepList, ...tenantSchemas]);
 
 /** A reference to a registered schema that still carries its static type for the type provider. */
 export function ref<T extends TSchema>(schema: T) {
@@ -96,5 +96,5 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
 
-/** A resource plugin under routes/, typed by the schemas it declares. */
-export type RoutePlugin = FastifyPluginAsync<Record<never, never>, RawServerDefault, TypeBoxProvider>;
+/** A resource plugin under routes/, typed by the schemas it declares (and the options app.ts hands it). */
+export type RoutePlugin<Options extends Record<string, unknown> = Record<never, never>> = FastifyPluginAsync<Options, RawServerDefault, TypeBoxProvider>;

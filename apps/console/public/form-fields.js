@@ -22,12 +22,13 @@ const searchHint = 'Values to try, comma-separated (1, 2, 4); random search also
 
 /**
  * k: { name, label, type: 'int' | 'number' | 'blocks' | 'choice' | 'bool', choices?, step? }; value: its text (a
- * boolean for a checkbox). search: { on, toggle } when the field may be searched.
+ * boolean for a checkbox). search: { on, toggle } when the field may be searched. why: the reason for a default.
  */
-export function Field({ k, value, onChange, doc = {}, errors, search, idPrefix = 'hp' }) {
+export function Field({ k, value, onChange, doc = {}, errors, search, why, idPrefix = 'hp' }) {
   const id = `${idPrefix}-${k.name}`;
   const searching = search?.on;
-  const hintText = searching ? searchHint : doc.description;
+  // why: the reason the service gives for the value it would use (a job preview), shown until the user edits it
+  const hintText = searching ? searchHint : why ? `${why}. ${doc.description ?? ''}`.trim() : doc.description;
   const hint = hintText ? `${id}-hint` : undefined;
   const common = { id, 'aria-invalid': errors[k.name] ? 'true' : undefined, 'aria-describedby': describedBy(errors, k.name, hint) };
   const toggle = search && html`

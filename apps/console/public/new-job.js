@@ -103,8 +103,25 @@ export function NewJobView({ preset, search: presetSearch = false }) {
   }, []);
 
   const backboneId = backbone || backbones[0]?.id;
-  const base = defaults?.[backboneId]?.[method] ?? {};
   const needsSource = method === 'multi_task' || method === 'domain_adaptation';
+  // What a job on the chosen uploads would use, chosen from their images and labels (POST /jobs/preview);
+  // until an upload is chosen, the service's static defaults stand in.
+  const [preview, setPreview] = useState(null);
+  const dataRef = refOf(dataset);
+  const sourceRef = needsSource ? refOf(source) : null;
+  const previewKey = JSON.stringify([method, dataRef, sourceRef, backbone]);
+  useEffect(() => {
+    setPreview(null);
+    if (!dataRef?.id || (needsSource && !sourceRef?.id)) return undefined;
+    let live = true;
+    const spec = { method, dataset: dataRef, ...(sourceRef ? { source: sourceRef } : {}), ...(backbone ? { backbone } : {}) };
+    request('/jobs/preview', { method: 'POST', json: spec }).then((p) => live && setPreview(p.resolvedHyperparameters), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [previewKey]);
+  const chosen = preview ?? {};
+  const base = { ...(defaults?.[backboneId]?.[method] ?? {}), ...Object.fromEntries(Object.entries(chosen).map(([k, c]) => [k, c.value])) };
   const valueOf = (k) => edits[k.name] ?? (base[k.name] === undefined ? '' : String(base[k.name]));
   const shownKnobs = knobs.filter((k) => applies(k, method));
   const isSearched = (k) => search && searched[k.name] !== undefined;
@@ -142,7 +159,7 @@ export function NewJobView({ preset, search: presetSearch = false }) {
   }
 
   const knob = (k) => html`
-    <${Field} key=${k.name} k=${k} doc=${docs.knobs[k.name]} errors=${errors}
+    <${Field} key=${k.name} k=${k} doc=${docs.knobs[k.name]} errors=${errors} why=${edits[k.name] === undefined ? chosen[k.name]?.why : undefined}
       value=${isSearched(k) ? searched[k.name] : valueOf(k)}
       onChange=${(v) => (isSearched(k) ? setSearched({ ...searched, [k.name]: v }) : setEdits({ ...edits, [k.name]: v }))}
       search=${search ? { on: isSearched(k), toggle: () => toggleSearch(k) } : undefined} />`;
@@ -190,7 +207,9 @@ export function NewJobView({ preset, search: presetSearch = false }) {
           <p class="hint" id="search-hint">Run several trials with different values (a sweep) and keep the best model.</p>
         </div>
         <div class="knobs">${shownKnobs.map(knob)}</div>
-        <p class="muted small">Values shown are the service's defaults for this method and backbone; only the ones you change are sent.</p>
+        <p class="muted small" data-testid="defaults-note">${preview
+          ? 'Values shown are what a job on this data would use, chosen from its images and labels; only the ones you change are sent.'
+          : "Values shown are the service's defaults for this method and backbone (choose an upload to see what its data changes); only the ones you change are sent."}</p>
       </fieldset>
       ${search && html`<${SearchSettings} settings=${settings} onChange=${setSearchEdits} errors=${errors} docs=${docs.search} />`}
       <div class="actions">

@@ -12,8 +12,8 @@ import { dropUndecodable, keepItems, skipUndecodable } from './activations/undec
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
-import { resolveHyperparameters, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
-import { choiceValues, dataAwareDefaults, explainHyperparameters, profileData, type HyperparameterChoices } from './methods/data-aware-defaults.ts';
+import type { ResolvedHyperparameters } from './methods/hyperparameters.ts';
+import { dataAwareDefaults, profileData, resolveWithReasons, type HyperparameterChoices } from './methods/data-aware-defaults.ts';
 import { seededRandom } from './methods/seeded-random.ts';
 import { stratifiedSplit } from './methods/validation-split.ts';
 import { fineTune } from './methods/fine-tune.ts';
@@ -142,8 +142,7 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   await report(0, 'loading backbone');
   const loaded = await loadBackbone(input.backbone, { imageSize: wantedSize, allowedFileRoot: input.allowedFileRoot, fetch: input.fetch });
   try {
-    const hp = resolveHyperparameters(method, { ...choiceValues(fromData), ...user }, loaded.imageSize);
-    const choices = explainHyperparameters(method, hp, user, fromData);
+    const { hp, choices } = resolveWithReasons(method, user, fromData, loaded.imageSize);
     await input.onHyperparameters?.(choices);
     const backbone = hp.features === 'block_ends' ? blockFeaturesBackbone(loaded) : loaded;
     log.info({ method, backbone: backbone.info.id, backend, hyperparameters: choices }, 'training starts');

@@ -20,6 +20,19 @@ export const ResolvedHyperparameter = Type.Object(
 );
 export type ResolvedHyperparameter = Static<typeof ResolvedHyperparameter>;
 
+export const JobPreview = Type.Object(
+  {
+    resolvedHyperparameters: Type.Record(Type.String(), ResolvedHyperparameter, {
+      description: 'What a job with this spec would train with, and why each: as GET /jobs/{id} will show once it starts.',
+    }),
+    decidedAtStart: Type.Array(Type.String(), {
+      description: "Hyper-parameters the job settles only when it starts: chosen from data given by URL (upload it to preview them), your own model's input size, or the seed drawn per job.",
+    }),
+  },
+  { $id: 'JobPreview' },
+);
+export type JobPreview = Static<typeof JobPreview>;
+
 export const JobView = Type.Object(
   {
     id: Type.String(),

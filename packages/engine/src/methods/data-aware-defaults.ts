@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import type { Hyperparameters, Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
-import { defaultImageSize, type ResolvedHyperparameters } from './hyperparameters.ts';
+import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './hyperparameters.ts';
 
 /** What the defaults look at. */
 export interface DataProfile {
@@ -33,9 +33,8 @@ interface BackboneSizes {
 /** Images whose header is read when the dataset did not record sizes: a median needs no more. */
 const SIZE_SAMPLE = 64;
 
-/** Median shorter side of the images, from the dataset's recorded sizes or, failing those, a sample of headers. */
-export async function medianNativeSide(items: DatasetItem[]): Promise<number | null> {
-  if (items.length === 0) return null;
+/** Shorter sides of a sample of the images (at most SIZE_SAMPLE), from the recorded sizes or, failing those, their headers. */
+export async function sampleNativeSides(items: DatasetItem[]): Promise<number[]> {
   const step = Math.max(1, Math.floor(items.length / SIZE_SAMPLE));
   const sample = items.filter((_, i) => i % step === 0).slice(0, SIZE_SAMPLE);
   const sides = await Promise.all(
@@ -45,10 +44,20 @@ export async function medianNativeSide(items: DatasetItem[]): Promise<number | n
       return meta?.width && meta.height ? Math.min(meta.width, meta.height) : null;
     }),
   );
-  const known = sides.filter((s): s is number => s !== null).sort((a, b) => a - b);
-  if (known.length === 0) return null;
+  return sides.filter((s): s is number => s !== null);
+}
+
+/** The median of some sides, or null when there are none. */
+export function medianSide(sides: number[]): number | null {
+  if (sides.length === 0) return null;
+  const known = [...sides].sort((a, b) => a - b);
   const mid = known.length >> 1;
   return known.length % 2 ? known[mid] : (known[mid - 1] + known[mid]) / 2;
+}
+
+/** Median shorter side of the images, or null when unknown. */
+export async function medianNativeSide(items: DatasetItem[]): Promise<number | null> {
+  return medianSide(await sampleNativeSides(items));
 }
 
 /** Native images up to this size train at 64 px with the whole network: cheap there, and far from ImageNet. */
@@ -156,6 +165,21 @@ const fixedReasons: Record<keyof ResolvedHyperparameters, (m: Method) => string>
   targetEntropyWeight: (m) => (m === 'domain_adaptation' ? 'confident, class-balanced target predictions guard small target sets against collapse' : 'unused by this method'),
   features: (m) => (m === 'feature_extraction' ? 'pooled block ends: early blocks keep cues the last one lost' : 'the last layer, which the method trains'),
 };
+
+/**
+ * The values a job trains with and the reason for each: the data-aware choices under the user's own values,
+ * then the fixed defaults. `imageSize` is the size the backbone was loaded at (train()), or the one it will be
+ * loaded at (a preview).
+ */
+export function resolveWithReasons(
+  method: Method,
+  user: Hyperparameters,
+  fromData: Partial<HyperparameterChoices>,
+  imageSize: number,
+): { hp: ResolvedHyperparameters; choices: HyperparameterChoices } {
+  const hp = resolveHyperparameters(method, { ...choiceValues(fromData), ...user }, imageSize);
+  return { hp, choices: explainHyperparameters(method, hp, user, fromData) };
+}
 
 /** Every resolved value with its reason: the user's own, a data-aware choice, or the fixed default. */
 export function explainHyperparameters(method: Method, hp: ResolvedHyperparameters, user: Hyperparameters = {}, data: Partial<HyperparameterChoices> = {}): HyperparameterChoices {

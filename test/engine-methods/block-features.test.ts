@@ -1,5 +1,6 @@
-// feature_extraction reads the pooled outputs of every block end by default; the served model carries that cut
-// itself, so the cached training path, the served TF.js model and its ONNX export all give the same answers.
+// feature_extraction reads the pooled outputs of every block end by default, fine_tune those of the frozen blocks
+// beside the trained ones; the served model carries that cut itself, so the cached training path, the served
+// TF.js model and its ONNX export all give the same answers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -61,6 +62,50 @@ test("feature_extraction with features 'last_layer' keeps the backbone's own poo
     m.dispose();
   }
 });
+
+test('fine_tune by default: the head reads the frozen block ends beside the trained blocks, starts from the probe, and repeats with its seed', async () => {
+  const hp = { imageSize, epochs: 2, batchSize: 8, seed: 4 };
+  const m = await train({ method: 'fine_tune', target, validation, hyperparameters: hp });
+  try {
+    const r = m.metadata.resolvedHyperparameters!;
+    assert.deepEqual([r.features.value, r.linearProbeFirst.value, r.trainableBlocks.value], ['block_ends', true, 2]);
+    assert.match(r.features.why, /frozen blocks/);
+    assert.match(r.linearProbeFirst.why, /linear probe/);
+    // the 16 block ends before the cut (everything but block_16 and the last layer: 2784 − 320 − 1280) + 1280
+    assert.deepEqual(m.model.getLayer('graft_block_features').outputShape, [null, 1184 + 1280]);
+    assert.ok(m.evaluation.accuracy >= 0.8, `validation accuracy ${m.evaluation.accuracy}`);
+
+    const batch = await pixelsOf(validation, m.metadata.preprocessing);
+    const served = tf.tidy(() => (m.model.predict(tf.tensor4d(batch, [validation.items.length, imageSize, imageSize, 3])) as tf.Tensor).dataSync() as Float32Array);
+    const k = m.labels.length;
+    const correct = validation.items.filter((it, i) => m.labels[argMax(served.subarray(i * k, (i + 1) * k))] === it.label).length;
+    assert.equal(correct / validation.items.length, m.evaluation.accuracy, 'the served model scores as the cached training path did');
+    const runner = await createOnnxRunner(exportToOnnx(m.model));
+    assert.ok(runner, 'ONNX Runtime loads here');
+    const onnx = await runner.run(batch, validation.items.length);
+    await runner.dispose();
+    const diff = served.reduce((a, v, i) => Math.max(a, Math.abs(v - onnx[i])), 0);
+    assert.ok(diff < 1e-4, `ONNX export differs from the served model by ${diff}`);
+
+    const again = await train({ method: 'fine_tune', target, validation, hyperparameters: hp });
+    try {
+      assert.deepEqual(again.epochs, m.epochs, 'the same seed repeats every epoch');
+      assert.deepEqual(again.evaluation, m.evaluation);
+    } finally {
+      again.dispose();
+    }
+  } finally {
+    m.dispose();
+  }
+});
+
+async function pixelsOf(ds: ImageDataset, preprocessing: Parameters<typeof decodeImage>[1]): Promise<Float32Array> {
+  const s = preprocessing.imageSize;
+  const pixels = await Promise.all(ds.items.map((it) => decodeImage(it.file, preprocessing)));
+  const batch = new Float32Array(pixels.length * s * s * 3);
+  pixels.forEach((p, i) => batch.set(p, i * s * s * 3));
+  return batch;
+}
 
 function argMax(p: ArrayLike<number>): number {
   let best = 0;

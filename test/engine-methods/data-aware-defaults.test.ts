@@ -12,13 +12,13 @@ import { DatasetFactory, twoClasses } from './fixtures.ts';
 const mobilenet = listBackbones().find((b) => b.id === 'mobilenet_v2')!;
 const profile = (nativeSide: number | null, labelledImages = 400, classes = 10, otherImages = 0): DataProfile => ({ labelledImages, otherImages, classes, nativeSide });
 
-test('small images: DANN adapts the whole network at 64 px; fine_tune and multi_task keep 128 px and 2 blocks', () => {
+test('small images: DANN adapts the whole network at 64 px; fine_tune and multi_task take 224 px and 2 blocks', () => {
   const d = dataAwareDefaults('domain_adaptation', mobilenet, profile(28));
   assert.deepEqual([d.imageSize?.value, d.trainableBlocks?.value], [64, 'all']);
   assert.match(d.imageSize!.why, /28 px/);
   for (const method of ['fine_tune', 'multi_task'] as const) {
     const c = dataAwareDefaults(method, mobilenet, profile(28));
-    assert.deepEqual([c.imageSize?.value, c.trainableBlocks?.value], [128, 2], method);
+    assert.deepEqual([c.imageSize?.value, c.trainableBlocks?.value], [224, 2], method);
   }
   // mixed 28 and 64 px images (median 46) still count as small; 64 px images get the 128 px cap and 2 blocks
   const mixed = dataAwareDefaults('domain_adaptation', mobilenet, profile(46));
@@ -27,13 +27,13 @@ test('small images: DANN adapts the whole network at 64 px; fine_tune and multi_
   assert.deepEqual([medium.imageSize?.value, medium.trainableBlocks?.value], [128, 2]);
 });
 
-test('large images keep the 128 px cap and 2 blocks, 4 from 500 labelled images per class; feature_extraction stays native and frozen', () => {
+test('large images keep the 224 px cap and 2 blocks, 4 from 500 labelled images per class; feature_extraction stays native and frozen', () => {
   const large = dataAwareDefaults('fine_tune', mobilenet, profile(300));
-  assert.deepEqual([large.imageSize?.value, large.trainableBlocks?.value, large.epochs?.value], [128, 2, 20]);
+  assert.deepEqual([large.imageSize?.value, large.trainableBlocks?.value, large.epochs?.value], [224, 2, 20]);
   const many = dataAwareDefaults('fine_tune', mobilenet, profile(300, 6000, 10));
   assert.deepEqual([many.trainableBlocks?.value, many.epochs?.value], [4, 10]);
   const unknown = dataAwareDefaults('fine_tune', mobilenet, profile(null));
-  assert.deepEqual([unknown.imageSize?.value, unknown.trainableBlocks?.value], [128, 2]);
+  assert.deepEqual([unknown.imageSize?.value, unknown.trainableBlocks?.value], [224, 2]);
   const fe = dataAwareDefaults('feature_extraction', mobilenet, profile(28));
   assert.deepEqual([fe.imageSize?.value, fe.trainableBlocks?.value], [224, 0]);
 });

@@ -183,7 +183,9 @@ test('fine_tune learns through train() on the ONNX suffix runner and, with ONNX 
       const previous = process.env.GRAFT_ONNX;
       if (!onnx) process.env.GRAFT_ONNX = 'off';
       try {
-        const m = await train({ method: 'fine_tune', target, hyperparameters: { imageSize: SIZE, epochs: 3, batchSize: 8, seed: 2 }, logger: { info: keep, warn: keep, debug() {} } });
+        // a random head on the last layer, so the loss has somewhere to fall (the block-end default starts as the probe)
+        const hyperparameters = { imageSize: SIZE, epochs: 3, batchSize: 8, seed: 2, features: 'last_layer' as const };
+        const m = await train({ method: 'fine_tune', target, hyperparameters, logger: { info: keep, warn: keep, debug() {} } });
         m.dispose();
         const path = messages.find((l) => /trainable suffix runs/.test(l.msg ?? ''))?.o.path;
         assert.equal(path, onnx ? 'onnxruntime' : 'tfjs');

@@ -6,7 +6,7 @@ import { GraftError, methodsNeedingSource, type BackboneRef, type EpochMetrics, 
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { heavyPasses, initBackend } from './runtime/backend.ts';
 import { listBackbones, loadBackbone, type Backbone, type BackboneFetch } from './backbones/index.ts';
-import { blockFeaturesBackbone } from './backbones/block-features.ts';
+import { blockFeaturesBackbone, splitPrefixRows, type PrefixRowLayout } from './backbones/block-features.ts';
 import { leasePrefixPool, openPrefixPool, poolThreads, prefixPoolBytes, type PrefixActivations } from './activations/index.ts';
 import { dropUndecodable, keepItems, skipUndecodable } from './activations/undecodable-rows.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
@@ -144,9 +144,9 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   try {
     const { hp, choices } = resolveWithReasons(method, user, fromData, loaded.imageSize);
     await input.onHyperparameters?.(choices);
-    const backbone = hp.features === 'block_ends' ? blockFeaturesBackbone(loaded) : loaded;
-    log.info({ method, backbone: backbone.info.id, backend, hyperparameters: choices }, 'training starts');
-    return await trainOnBackbone(input, backbone, hp, choices, log, report);
+    const cut = hp.features === 'block_ends' ? blockFeaturesBackbone(loaded, hp.trainableBlocks) : { ...loaded, layout: null };
+    log.info({ method, backbone: cut.info.id, backend, hyperparameters: choices }, 'training starts');
+    return await trainOnBackbone(input, cut, cut.layout, hp, choices, log, report);
   } catch (err) {
     releaseWeights(loaded.model);
     throw err;
@@ -156,6 +156,8 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
 async function trainOnBackbone(
   input: TrainInput,
   backbone: Backbone,
+  /** block-end features with trainable blocks: the prefix rows carry the head's side features */
+  layout: PrefixRowLayout | null,
   hp: ResolvedHyperparameters,
   choices: HyperparameterChoices,
   log: EngineLogger,
@@ -231,7 +233,11 @@ async function trainOnBackbone(
     return d.kept;
   });
   const keepLabels = (y: Int32Array, k: number[] | null) => (k ? Int32Array.from(k, (i) => y[i]!) : y);
-  const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => ({ views: c.views, shape: c.shape, count: c.count, labels: y });
+  const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => {
+    if (!layout) return { views: c.views, shape: c.shape, count: c.count, labels: y };
+    const views = c.views.map((v) => splitPrefixRows(v, c.count, layout));
+    return { views: views.map((v) => v.activation), shape: layout.activationShape, count: c.count, labels: y, side: { views: views.map((v) => v.side), dim: layout.sideDim } };
+  };
   let next = 0;
   const trainLabels = keepLabels(parts.train.labels, kept[next]!);
   if (kept[next] && new Set(trainLabels).size < 2) throw new GraftError('too_few_classes', `After skipping images that cannot be decoded, the training data has fewer than 2 classes.`);
@@ -241,7 +247,7 @@ async function trainOnBackbone(
   const suffixRunner = await createSuffixRunner(suffix, log, { onnx: heavy.runner === 'onnxruntime' });
   const methodInput: MethodInput = {
     runner: suffixRunner,
-    featureDim: suffix.outputs[0].shape[1] as number,
+    featureDim: (suffix.outputs[0].shape[1] as number) + (layout?.sideDim ?? 0),
     train,
     validation,
     numClasses: labels.length,

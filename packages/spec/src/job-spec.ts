@@ -97,11 +97,11 @@ export const Hyperparameters = Type.Object(
     classifier: Type.Optional(Type.Union([Type.Literal('logistic'), Type.Literal('svm')])),
     features: Type.Optional(
       Type.Union([Type.Literal('block_ends'), Type.Literal('last_layer')], {
-        description: 'feature_extraction: pooled outputs of every backbone block end, concatenated (default), or the last layer\'s alone.',
+        description: "Which pooled features the head reads. 'block_ends' (default for feature_extraction, fine_tune, multi_task): the pooled output of every frozen block end concatenated with the last layer's (fine_tune, multi_task: the frozen prefix's, cached once, beside the trained blocks' output). 'last_layer': the last layer's alone (default for domain_adaptation and with trainableBlocks 'all').",
       }),
     ),
     linearProbeFirst: Type.Optional(
-      Type.Boolean({ description: 'fine_tune, multi_task: start the new heads as linear probes on the pretrained features, then train the blocks (LP-FT). Default false: it measured worse on Fashion-MNIST at 10 labels/class.' }),
+      Type.Boolean({ description: "fine_tune, multi_task: start the new heads as linear probes on the pretrained features (C by cross-validation), then train the blocks (LP-FT), keeping the probe unless training beats its validation loss. Default true with features 'block_ends', false with 'last_layer'." }),
     ),
     targetEntropyWeight: Type.Optional(
       Type.Number({ minimum: 0, maximum: 10, description: 'domain_adaptation: weight of the target information-maximisation term (confident, class-balanced target predictions); 0 = off.' }),

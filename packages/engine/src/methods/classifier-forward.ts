@@ -2,20 +2,20 @@
 // the probabilities the final evaluation scores. Same computation as the served model, minus the prefix.
 import * as tf from '@tensorflow/tfjs';
 import type { ExampleSet } from './example-set.ts';
-import { batchInputs } from './example-set.ts';
+import { batchInputs, batchSide, headInput } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { EpochValidation } from './training-loop.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
-/** Class logits of a batch; the caller disposes the input and the result. */
-export type Forward = (x: tf.Tensor) => Promise<tf.Tensor2D>;
+/** Class logits of a batch (with its side features, if the set has them); the caller disposes inputs and result. */
+export type Forward = (x: tf.Tensor, side?: tf.Tensor2D | null) => Promise<tf.Tensor2D>;
 
 /** suffix in inference mode (BatchNorm on its moving statistics, as when fine-tuning small data) then head. */
 export function classifierForward(suffix: Pick<SuffixRunner, 'predict'>, head: LayerStack): Forward {
-  return async (x) => {
+  return async (x, side = null) => {
     const features = await suffix.predict(x);
     try {
-      return tf.tidy(() => head.apply(features) as tf.Tensor2D);
+      return tf.tidy(() => head.apply(headInput(side, features)) as tf.Tensor2D);
     } finally {
       features.dispose();
     }
@@ -28,7 +28,8 @@ export async function predictProbabilities(set: ExampleSet, forward: Forward, ba
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
     const x = batchInputs(set, idx);
-    const logits = await forward(x).finally(() => x.dispose());
+    const side = batchSide(set, idx);
+    const logits = await forward(x, side).finally(() => tf.dispose([x, side ?? []]));
     const probs = tf.tidy(() => tf.softmax(logits).dataSync() as Float32Array);
     logits.dispose();
     out ??= new Float32Array(set.count * (probs.length / idx.length));

@@ -10,6 +10,11 @@ export interface ExampleSet {
   count: number;
   /** class index per example, or null when the set is unlabelled (DANN's target domain) */
   labels: Int32Array | null;
+  /**
+   * features: 'block_ends' with trainable blocks: the frozen blocks' pooled ends per view [count × dim], which
+   * the head reads before the suffix's pooled output (backbones/block-features.ts)
+   */
+  side?: { views: Float32Array[]; dim: number };
 }
 
 export function rowSize(set: ExampleSet): number {
@@ -35,3 +40,20 @@ export function batchLabels(set: ExampleSet, indices: ArrayLike<number>, numClas
   return tf.tensor2d(buf, [indices.length, numClasses]);
 }
 
+
+/** The side features [indices.length, dim] of a batch (same views as batchInputs), or null when the set has none. */
+export function batchSide(set: ExampleSet, indices: ArrayLike<number>, viewOf: (i: number) => number = () => 0): tf.Tensor2D | null {
+  if (!set.side) return null;
+  const { dim, views } = set.side;
+  const buf = new Float32Array(indices.length * dim);
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j];
+    buf.set(views[viewOf(i)].subarray(i * dim, (i + 1) * dim), j * dim);
+  }
+  return tf.tensor2d(buf, [indices.length, dim]);
+}
+
+/** What the head reads: the side features (if any) followed by the suffix's pooled features. */
+export function headInput(side: tf.Tensor2D | null, features: tf.Tensor2D): tf.Tensor2D {
+  return side ? tf.concat([side, features], 1) : features;
+}

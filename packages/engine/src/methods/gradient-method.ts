@@ -12,6 +12,8 @@ export interface GradientMethodPlan extends Pick<TrainingLoopOptions, 'stepsPerE
   served: LayerStack;
   /** heads that only help training */
   auxiliary?: LayerStack;
+  /** the heads start as linear probes (LP-FT): the untrained state competes as epoch 0 */
+  startsFromProbe?: boolean;
   /** 'adam' unless the method needs another (DANN: 'annealed-sgd') */
   updateRule?: UpdateRule;
   step(optimizer: TwoRateOptimizer, epoch: number, step: number, progress: number): ReturnType<TrainingLoopOptions['step']>;
@@ -33,6 +35,7 @@ export async function trainGradientMethod(input: MethodInput, plan: GradientMeth
       },
       validate: plan.validate,
       weights: [...runner.trainableWeights, ...headWeights],
+      validateStart: plan.startsFromProbe,
       signal: input.signal,
       onProgress: input.onProgress,
       onEpoch: input.onEpoch,

@@ -61,3 +61,20 @@ export function bottleneck(name: string, inputDim: number, units: number, seed: 
 export function domainDiscriminator(name: string, inputDim: number, hidden: number, seed: number): LayerStack {
   return LayerStack.built([dense(`${name}_hidden`, hidden, seed, 'relu'), dense(`${name}_logit`, 1, seed + 1)], inputDim);
 }
+
+/**
+ * A softmax head on standardised features: a frozen BatchNormalization holding the training features' mean and
+ * scale (an exact standardisation in inference mode, exported as such), then the Dense to class logits. The
+ * block-end features mix scales by orders of magnitude; standardised, Adam's steps move every feature's weight
+ * alike, and a linear probe fitted on the standardised features (LP-FT) is the Dense's start as it is.
+ */
+export function standardisedSoftmaxHead(name: string, mean: Float32Array, scale: Float32Array, numClasses: number, seed: number): LayerStack {
+  const epsilon = 1e-6;
+  const standardise = tf.layers.batchNormalization({ name: `${name}_standardise`, epsilon, trainable: false });
+  const stack = LayerStack.built([standardise, dense(name, numClasses, seed)], mean.length);
+  const d = mean.length;
+  tf.tidy(() =>
+    standardise.setWeights([tf.ones([d]), tf.zeros([d]), tf.tensor1d(mean), tf.tensor1d(Float32Array.from(scale, (s) => Math.max(0, s * s - epsilon)))]),
+  );
+  return stack;
+}

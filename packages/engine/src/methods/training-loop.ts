@@ -33,6 +33,11 @@ export interface TrainingLoopOptions {
   validate(): EpochValidation | Promise<EpochValidation>;
   /** The weights early stopping snapshots and restores. */
   weights: tf.LayerVariable[];
+  /**
+   * Validate the starting weights too, as epoch 0, which early stopping may return to: a head started as a
+   * linear probe (LP-FT) is already a model, and training must beat it on the validation loss to replace it.
+   */
+  validateStart?: boolean;
   signal?: AbortSignal;
   onProgress?(fraction: number): void | Promise<void>;
   onEpoch?(m: EpochMetrics): void | Promise<void>;
@@ -40,7 +45,7 @@ export interface TrainingLoopOptions {
 
 export interface TrainingLoopResult {
   epochs: EpochMetrics[];
-  /** 1-based epoch whose weights the model holds at the end */
+  /** 1-based epoch whose weights the model holds at the end (0: the starting weights, with validateStart) */
   bestEpoch: number;
   stoppedEarly: boolean;
 }
@@ -59,6 +64,10 @@ export async function runTrainingLoop(o: TrainingLoopOptions): Promise<TrainingL
   let stoppedEarly = false;
   const totalSteps = o.epochs * o.stepsPerEpoch;
   try {
+    if (o.validateStart && o.patience !== null) {
+      const v = await o.validate();
+      if (v.valLoss !== null && Number.isFinite(v.valLoss)) best = { loss: v.valLoss, epoch: 0, weights: o.weights.map((w) => tf.keep(w.read().clone())) };
+    }
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       o.beginEpoch?.(epoch);
       const sums: Record<string, number> = {};

@@ -3,8 +3,9 @@
 //   node --import tsx bench/service/job-speed.ts [--sizes 96,224] [--images 2000] [--validation-images 1000]
 //     [--jobs fine_tune,feature_extraction] [--no-pytorch] [--pytorch-recipes usual,cached] [--root OTHER_CHECKOUT]
 //     [--log FILE]
-// Jobs: fine_tune (5 epochs, 2 trainable blocks, no augmentation, batch 32, seed 1) and feature_extraction
-// (logistic), MobileNetV2, Fashion-MNIST PNGs (28 px) as ImageFolder zips, the validation set given as
+// Jobs: fine_tune (5 epochs, 2 trainable blocks, no augmentation, batch 32, seed 1; a new head on the last
+// layer, as the PyTorch recipes train it, not the default block-end head started as a linear probe) and
+// feature_extraction (logistic, its defaults), MobileNetV2, Fashion-MNIST PNGs (28 px) as ImageFolder zips, the validation set given as
 // `validation`. PyTorch (bench/service/pytorch_job.py, glibc hugetlb malloc, passive OpenMP waits) is timed as a whole process:
 // imports, reading and decoding the zip, training, evaluating, saving. The service gets its own database,
 // queue prefix, storage and datasets folder, and a spare loopback port; it is stopped and dropped at the end.
@@ -79,7 +80,7 @@ interface Ours {
 async function serviceJob(method: string, imageSize: number): Promise<Ours> {
   const hyperparameters =
     method === 'fine_tune'
-      ? { imageSize, epochs: 5, trainableBlocks: 2, augment: false, batchSize: 32, seed: 1, earlyStoppingPatience: 0 }
+      ? { imageSize, epochs: 5, trainableBlocks: 2, augment: false, batchSize: 32, seed: 1, earlyStoppingPatience: 0, features: 'last_layer' }
       : { imageSize, batchSize: 32, seed: 1, classifier: 'logistic' };
   const spec = { method, dataset: { url: `file://${datasetsDir}/train.zip` }, validation: { url: `file://${datasetsDir}/validation.zip` }, hyperparameters };
   const before = await processStats(service.pid!);

@@ -9,7 +9,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError } from '@graft/spec';
 import type { Backbone } from './load-backbone.ts';
-import { blockEnds } from './blocks.ts';
 import { splitAtBlocks } from './split.ts';
 
 /** The layer name of the concatenated features (also what checkpoints show for this backbone cut). */
@@ -47,8 +46,9 @@ const concat = (name: string, xs: tf.SymbolicTensor[]) => tf.layers.concatenate(
  * the backbone's layers and weights; split() accepts only the depth it was built for.
  */
 export function blockFeaturesBackbone(backbone: Backbone, trainableBlocks: number | 'all' = 0): BlockFeaturesBackbone {
-  const { model } = backbone;
-  const ends = blockEnds(backbone.info.id, model);
+  // the ends split() cuts at (a Keras application's own, e.g. VGG's pools), so the pooled frozen ends stop
+  // exactly at the suffix's input
+  const { model, ends } = backbone;
   const k = trainableBlocks === 'all' ? ends.length : trainableBlocks;
   if (!Number.isInteger(k) || k < 0 || k >= ends.length) {
     throw new GraftError(

@@ -16,6 +16,8 @@ export interface Backbone {
   imageSize: number;
   /** image [n, s, s, 3] in info.pixelRange -> pooled features [n, info.featureDim] */
   model: tf.LayersModel;
+  /** the block-end layer names split() cuts at, input to output (block-end features pool the same ones) */
+  ends: readonly string[];
   /**
    * Prefix and suffix share the layers (and weights) of `model`: do not dispose them; dispose() here
    * frees the weights of all three.
@@ -67,6 +69,7 @@ export function makeBackbone(info: BackboneInfo, imageSize: number, model: tf.La
     info,
     imageSize,
     model,
+    ends,
     split(trainableBlocks) {
       try {
         return splitAtBlocks(model, ends, trainableBlocks);

@@ -1,8 +1,10 @@
 // A stride-1 depthwise convolution on NHWC values as a sum over kernel taps of (shifted window × that tap's
 // per-channel weights), which ONNX Runtime runs fast with the weights as an input. It stays one placeholder
-// node while the backward graph is built, so its gradient can be the same construction again (dX: the
-// taps of the padded dY with the kernel flipped) instead of the differentiated expansion (one padded copy
-// of dY per tap, measured ~3× slower); expandDepthwiseTaps turns the placeholders into real ops.
+// node (padding included) while the backward graph is built, so its gradient can be the same construction
+// again: dX is the taps of dY padded by span − 1 − pad with the kernel flipped, computed on the unpadded
+// input's pixels only. The differentiated expansion (one padded copy of dY per tap) measured ~3× slower, and
+// a gradient taken for the padded input and then cropped did 25/9 of the work on 3×3 maps (MobileNetV2's
+// last blocks at 96 px); expandDepthwiseTaps turns the placeholders into real ops.
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
 import type { GradientRule } from './gradient-rules.ts';
 
@@ -13,16 +15,29 @@ interface TapGeometry {
   dilations: number[];
   /** output height and width */
   out: number[];
+  /** zeros added before and after the rows and columns: [top, left, bottom, right] */
+  pads: number[];
 }
 
 function geometryOf(node: GraphNode): TapGeometry {
   const get = (k: string) => (node.attrs[k] as { ints: number[] }).ints;
-  return { kernel: get('kernel_shape'), dilations: get('dilations'), out: get('out_hw') };
+  return { kernel: get('kernel_shape'), dilations: get('dilations'), out: get('out_hw'), pads: get('pads') };
 }
 
-/** y[n, i, j, c] = Σ_taps x[n, i + a·d, j + b·d, c] · w[a·kw + b, c]; `x` already padded, `w` [kh·kw, C]. */
+/** y[n, i, j, c] = Σ_taps xp[n, i + a·d, j + b·d, c] · w[a·kw + b, c]; xp is `x` padded by `geo.pads`, `w` [kh·kw, C]. */
 export function depthwiseTaps(g: OnnxGraph, x: string, w: string, geo: TapGeometry, base: string): string {
-  return g.add(DEPTHWISE_TAPS, [x, w], { kernel_shape: { ints: geo.kernel }, dilations: { ints: geo.dilations }, out_hw: { ints: geo.out } }, base);
+  const attrs = { kernel_shape: { ints: geo.kernel }, dilations: { ints: geo.dilations }, out_hw: { ints: geo.out }, pads: { ints: geo.pads } };
+  return g.add(DEPTHWISE_TAPS, [x, w], attrs, base);
+}
+
+/** The padding of dY whose taps with the flipped kernel give dX: the span less one, less the forward padding. */
+export function inputGradPads(kernel: number[], dilations: number[], pads: number[]): number[] {
+  return pads.map((p, k) => (kernel[k % 2] - 1) * dilations[k % 2] - p);
+}
+
+/** `x` (NHWC) padded by [top, left, bottom, right], or `x` itself when they are all 0. */
+function padded(g: OnnxGraph, x: string, [pt, pl, pb, pr]: number[], base: string): string {
+  return pt || pl || pb || pr ? g.add('Pad', [x, g.addInt64(`${base}/pads`, [0, pt, pl, 0, 0, pb, pr, 0])], {}, base) : x;
 }
 
 /** The window of tap (a, b): rows a·d … a·d + out. */
@@ -46,18 +61,17 @@ export const depthwiseTapsRule: GradientRule = {
     const taps = geo.kernel[0] * geo.kernel[1];
     let dx: string | null = null;
     if (needs[0]) {
-      const [ph, pw] = [(geo.kernel[0] - 1) * geo.dilations[0], (geo.kernel[1] - 1) * geo.dilations[1]];
-      const padded = g.add('Pad', [dy, g.addInt64(`${base}/pads`, [0, ph, pw, 0, 0, ph, pw, 0])], {}, base);
       const flipped = g.add('Slice', [w, g.addInt64(`${base}/last`, [-1]), g.addInt64(`${base}/before_first`, [-(taps + 1)]), g.addInt64(`${base}/axis`, [0]), g.addInt64(`${base}/back`, [-1])], {}, base);
-      dx = depthwiseTaps(g, padded, flipped, { ...geo, out: [h, wd] }, `${base}/dX`);
+      dx = depthwiseTaps(g, dy, flipped, { ...geo, out: [h, wd], pads: inputGradPads(geo.kernel, geo.dilations, geo.pads) }, `${base}/dX`);
     }
     let dw: string | null = null;
     if (needs[1]) {
       const axes = g.addInt64(`${base}/sum_axes`, [0, 1, 2]);
+      const xp = padded(g, x, geo.pads, base);
       const perTap: string[] = [];
       for (let a = 0; a < geo.kernel[0]; a++) {
         for (let b = 0; b < geo.kernel[1]; b++) {
-          perTap.push(g.add('ReduceSum', [g.add('Mul', [dy, window(g, x, geo, a, b, base)], {}, base), axes], { keepdims: { i: 1 } }, base));
+          perTap.push(g.add('ReduceSum', [g.add('Mul', [dy, window(g, xp, geo, a, b, base)], {}, base), axes], { keepdims: { i: 1 } }, base));
         }
       }
       const stacked = g.add('Concat', perTap, { axis: { i: 2 } }, base);
@@ -67,7 +81,7 @@ export const depthwiseTapsRule: GradientRule = {
   },
 };
 
-/** `nodes` with every placeholder replaced by its Slice/Mul/Sum expansion (in place of the placeholder, in order). */
+/** `nodes` with every placeholder replaced by its Pad/Slice/Mul/Sum expansion (in place of the placeholder, in order). */
 export function expandDepthwiseTaps(g: OnnxGraph, nodes: GraphNode[]): GraphNode[] {
   const rest = g.nodes.splice(0);
   for (const node of nodes) {
@@ -77,13 +91,14 @@ export function expandDepthwiseTaps(g: OnnxGraph, nodes: GraphNode[]): GraphNode
     }
     const [x, w] = node.inputs;
     const geo = geometryOf(node);
+    const xp = padded(g, x, geo.pads, node.name);
     const tapAxis = g.addInt64(`${node.name}/tap_axis`, [0]);
     const terms: string[] = [];
     for (let a = 0; a < geo.kernel[0]; a++) {
       for (let b = 0; b < geo.kernel[1]; b++) {
         const t = a * geo.kernel[1] + b;
         const tap = g.add('Slice', [w, g.addInt64(`${node.name}/tap`, [t]), g.addInt64(`${node.name}/tap_end`, [t + 1]), tapAxis], {}, node.name);
-        terms.push(g.add('Mul', [window(g, x, geo, a, b, node.name), tap], {}, node.name));
+        terms.push(g.add('Mul', [window(g, xp, geo, a, b, node.name), tap], {}, node.name));
       }
     }
     g.nodes.push({ name: node.name, opType: 'Sum', inputs: terms, outputs: node.outputs, attrs: {} });

@@ -13,7 +13,8 @@ export const DEPTHWISE_TAPS = 'GraftDepthwiseTaps';
 interface TapGeometry {
   kernel: number[];
   dilations: number[];
-  /** output height and width */
+  /** input and output height and width */
+  in: number[];
   out: number[];
   /** zeros added before and after the rows and columns: [top, left, bottom, right] */
   pads: number[];
@@ -21,12 +22,12 @@ interface TapGeometry {
 
 function geometryOf(node: GraphNode): TapGeometry {
   const get = (k: string) => (node.attrs[k] as { ints: number[] }).ints;
-  return { kernel: get('kernel_shape'), dilations: get('dilations'), out: get('out_hw'), pads: get('pads') };
+  return { kernel: get('kernel_shape'), dilations: get('dilations'), in: get('in_hw'), out: get('out_hw'), pads: get('pads') };
 }
 
 /** y[n, i, j, c] = Σ_taps xp[n, i + a·d, j + b·d, c] · w[a·kw + b, c]; xp is `x` padded by `geo.pads`, `w` [kh·kw, C]. */
 export function depthwiseTaps(g: OnnxGraph, x: string, w: string, geo: TapGeometry, base: string): string {
-  const attrs = { kernel_shape: { ints: geo.kernel }, dilations: { ints: geo.dilations }, out_hw: { ints: geo.out }, pads: { ints: geo.pads } };
+  const attrs = { kernel_shape: { ints: geo.kernel }, dilations: { ints: geo.dilations }, in_hw: { ints: geo.in }, out_hw: { ints: geo.out }, pads: { ints: geo.pads } };
   return g.add(DEPTHWISE_TAPS, [x, w], attrs, base);
 }
 
@@ -62,7 +63,7 @@ export const depthwiseTapsRule: GradientRule = {
     let dx: string | null = null;
     if (needs[0]) {
       const flipped = g.add('Slice', [w, g.addInt64(`${base}/last`, [-1]), g.addInt64(`${base}/before_first`, [-(taps + 1)]), g.addInt64(`${base}/axis`, [0]), g.addInt64(`${base}/back`, [-1])], {}, base);
-      dx = depthwiseTaps(g, dy, flipped, { ...geo, out: [h, wd], pads: inputGradPads(geo.kernel, geo.dilations, geo.pads) }, `${base}/dX`);
+      dx = depthwiseTaps(g, dy, flipped, { ...geo, in: geo.out, out: [h, wd], pads: inputGradPads(geo.kernel, geo.dilations, geo.pads) }, `${base}/dX`);
     }
     let dw: string | null = null;
     if (needs[1]) {
@@ -81,7 +82,63 @@ export const depthwiseTapsRule: GradientRule = {
   },
 };
 
-/** `nodes` with every placeholder replaced by its Pad/Slice/Mul/Sum expansion (in place of the placeholder, in order). */
+/**
+ * Maps of at most this many pixels (in and out) convolve as one batched MatMul, per channel a dense
+ * [pixels in × pixels out] matrix holding the taps: one kernel instead of a Slice and a Mul per tap over
+ * activations that leave the cache. Measured on ORT CPU, batch 32: 3×3 and 7×7 maps 2–3× faster than the
+ * tap sum, 6×6 2.5×; at 12×12 the matrices' zeros make it 1.6× slower.
+ */
+const MATMUL_MAX_PIXELS = 64;
+
+/** The tap sum as a Pad and, per tap, a window Slice times that tap's row of `w`. */
+function tapSum(g: OnnxGraph, node: GraphNode, geo: TapGeometry): void {
+  const [x, w] = node.inputs;
+  const xp = padded(g, x, geo.pads, node.name);
+  const tapAxis = g.addInt64(`${node.name}/tap_axis`, [0]);
+  const terms: string[] = [];
+  for (let a = 0; a < geo.kernel[0]; a++) {
+    for (let b = 0; b < geo.kernel[1]; b++) {
+      const t = a * geo.kernel[1] + b;
+      const tap = g.add('Slice', [w, g.addInt64(`${node.name}/tap`, [t]), g.addInt64(`${node.name}/tap_end`, [t + 1]), tapAxis], {}, node.name);
+      terms.push(g.add('Mul', [window(g, xp, geo, a, b, node.name), tap], {}, node.name));
+    }
+  }
+  g.nodes.push({ name: node.name, opType: 'Sum', inputs: terms, outputs: node.outputs, attrs: {} });
+}
+
+/**
+ * The same sums as y[c] = x[c] · A[c] over [C, N, pixels]: A[c, q, p] is the tap through which output pixel
+ * p reads input pixel q (gathered from `w`'s columns with a zero appended for pairs no tap joins).
+ */
+function tapMatMul(g: OnnxGraph, node: GraphNode, geo: TapGeometry): void {
+  const [x, w] = node.inputs;
+  const base = node.name;
+  const [hi, wi] = geo.in;
+  const [ho, wo] = geo.out;
+  const taps = geo.kernel[0] * geo.kernel[1];
+  const index: number[] = [];
+  for (let q = 0; q < hi * wi; q++) {
+    for (let p = 0; p < ho * wo; p++) {
+      // output row i reads padded row i + a·d, i.e. input row i + a·d − top
+      const [a, b] = [0, 1].map((k) => {
+        const offset = [Math.floor(q / wi), q % wi][k] - [Math.floor(p / wo), p % wo][k] + geo.pads[k];
+        const tap = offset / geo.dilations[k];
+        return Number.isInteger(tap) && tap >= 0 && tap < geo.kernel[k] ? tap : -1;
+      });
+      index.push(a < 0 || b < 0 ? taps : a * geo.kernel[1] + b);
+    }
+  }
+  const indices = g.addInt64(`${base}/tap_of_pixels`, index);
+  g.initializers.get(indices)!.dims = [hi * wi, ho * wo];
+  // [C, taps + 1]: each channel's taps and a zero
+  const columns = g.add('Pad', [g.add('Transpose', [w], { perm: { ints: [1, 0] } }, base), g.addInt64(`${base}/no_tap`, [0, 0, 0, 1])], {}, base);
+  const matrices = g.add('Gather', [columns, indices], { axis: { i: 1 } }, base);
+  const rows = g.add('Transpose', [g.add('Reshape', [x, g.addInt64(`${base}/pixels`, [0, hi * wi, -1])], {}, base)], { perm: { ints: [2, 0, 1] } }, base);
+  const y = g.add('Transpose', [g.add('MatMul', [rows, matrices], {}, base)], { perm: { ints: [1, 2, 0] } }, base);
+  g.nodes.push({ name: g.uniqueName(`${base}/Reshape`), opType: 'Reshape', inputs: [y, g.addInt64(`${base}/nhwc`, [0, ho, wo, -1])], outputs: node.outputs, attrs: {} });
+}
+
+/** `nodes` with every placeholder replaced by its expansion (in place of the placeholder, in order). */
 export function expandDepthwiseTaps(g: OnnxGraph, nodes: GraphNode[]): GraphNode[] {
   const rest = g.nodes.splice(0);
   for (const node of nodes) {
@@ -89,21 +146,12 @@ export function expandDepthwiseTaps(g: OnnxGraph, nodes: GraphNode[]): GraphNode
       g.nodes.push(node);
       continue;
     }
-    const [x, w] = node.inputs;
     const geo = geometryOf(node);
-    const xp = padded(g, x, geo.pads, node.name);
-    const tapAxis = g.addInt64(`${node.name}/tap_axis`, [0]);
-    const terms: string[] = [];
-    for (let a = 0; a < geo.kernel[0]; a++) {
-      for (let b = 0; b < geo.kernel[1]; b++) {
-        const t = a * geo.kernel[1] + b;
-        const tap = g.add('Slice', [w, g.addInt64(`${node.name}/tap`, [t]), g.addInt64(`${node.name}/tap_end`, [t + 1]), tapAxis], {}, node.name);
-        terms.push(g.add('Mul', [window(g, xp, geo, a, b, node.name), tap], {}, node.name));
-      }
-    }
-    g.nodes.push({ name: node.name, opType: 'Sum', inputs: terms, outputs: node.outputs, attrs: {} });
+    const pixels = Math.max(geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]);
+    (pixels <= MATMUL_MAX_PIXELS ? tapMatMul : tapSum)(g, node, geo);
   }
   const expanded = g.nodes.splice(0);
   g.nodes.push(...rest);
   return expanded;
 }
+

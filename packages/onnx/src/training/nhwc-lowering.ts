@@ -114,7 +114,7 @@ function lowerConv(g: OnnxGraph, node: GraphNode, input: () => string, shapes: M
   weight.dims = [kh * kw, out];
   weight.data = transpose4d(weight.data, [out, 1, kh, kw], perm);
   if (weight.derivation) weight.derivation = relaid(weight.derivation, [out, 1, kh, kw], perm);
-  const y = depthwiseTaps(g, xh, w, { kernel: [kh, kw], dilations, out: [ho, wo], pads }, base);
+  const y = depthwiseTaps(g, xh, w, { kernel: [kh, kw], dilations, in: [h, wd], out: [ho, wo], pads }, base);
   nhwc.set(node.outputs[0], b ? g.add('Add', [y, b], {}, base) : y);
   return true;
 }

@@ -48,6 +48,41 @@ function window(g: OnnxGraph, x: string, geo: TapGeometry, a: number, b: number,
   return g.add('Slice', [x, g.addInt64(`${base}/starts`, start), g.addInt64(`${base}/ends`, ends), g.addInt64(`${base}/axes`, [1, 2])], {}, base);
 }
 
+/**
+ * Maps of at most this many pixels (in and out) convolve as one batched MatMul, per channel a dense
+ * [pixels in × pixels out] matrix holding the taps: one kernel instead of a Slice and a Mul per tap over
+ * activations that leave the cache. Measured on ORT CPU, batch 32: 3×3 and 7×7 maps 2–3× faster than the
+ * tap sum, 6×6 2.5×; at 12×12 the matrices' zeros make it 1.6× slower.
+ */
+const MATMUL_MAX_PIXELS = 64;
+
+function asMatMul(geo: TapGeometry): boolean {
+  return Math.max(geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]) <= MATMUL_MAX_PIXELS;
+}
+
+/** Per (input pixel q, output pixel p), row-major: the tap through which p reads q, or kh·kw where none does. */
+function tapOfPixels(geo: TapGeometry): number[] {
+  const [hi, wi] = geo.in;
+  const [ho, wo] = geo.out;
+  const index: number[] = [];
+  for (let q = 0; q < hi * wi; q++) {
+    for (let p = 0; p < ho * wo; p++) {
+      // output row i reads padded row i + a·d, i.e. input row i + a·d − top
+      const [a, b] = [0, 1].map((k) => {
+        const tap = ([Math.floor(q / wi), q % wi][k] - [Math.floor(p / wo), p % wo][k] + geo.pads[k]) / geo.dilations[k];
+        return Number.isInteger(tap) && tap >= 0 && tap < geo.kernel[k] ? tap : -1;
+      });
+      index.push(a < 0 || b < 0 ? geo.kernel[0] * geo.kernel[1] : a * geo.kernel[1] + b);
+    }
+  }
+  return index;
+}
+
+/** NHWC `v` with `pixels` = h·w as [C, N, pixels] (perm [2, 0, 1]) or [C, pixels, N] (perm [2, 1, 0]). */
+function channelMajor(g: OnnxGraph, v: string, pixels: number, perm: number[], base: string): string {
+  return g.add('Transpose', [g.add('Reshape', [v, g.addInt64(`${base}/pixels`, [0, pixels, -1])], {}, base)], { perm: { ints: perm } }, base);
+}
+
 export const depthwiseTapsRule: GradientRule = {
   shape(node, [x, w]) {
     const geo = geometryOf(node);
@@ -65,30 +100,41 @@ export const depthwiseTapsRule: GradientRule = {
       const flipped = g.add('Slice', [w, g.addInt64(`${base}/last`, [-1]), g.addInt64(`${base}/before_first`, [-(taps + 1)]), g.addInt64(`${base}/axis`, [0]), g.addInt64(`${base}/back`, [-1])], {}, base);
       dx = depthwiseTaps(g, dy, flipped, { ...geo, in: geo.out, out: [h, wd], pads: inputGradPads(geo.kernel, geo.dilations, geo.pads) }, `${base}/dX`);
     }
-    let dw: string | null = null;
-    if (needs[1]) {
-      const axes = g.addInt64(`${base}/sum_axes`, [0, 1, 2]);
-      const xp = padded(g, x, geo.pads, base);
-      const perTap: string[] = [];
-      for (let a = 0; a < geo.kernel[0]; a++) {
-        for (let b = 0; b < geo.kernel[1]; b++) {
-          perTap.push(g.add('ReduceSum', [g.add('Mul', [dy, window(g, xp, geo, a, b, base)], {}, base), axes], { keepdims: { i: 1 } }, base));
-        }
-      }
-      const stacked = g.add('Concat', perTap, { axis: { i: 2 } }, base);
-      dw = g.add('Reshape', [stacked, g.addInt64(`${base}/shape`, [taps, -1])], {}, `${base}/dW`);
-    }
+    const dw = needs[1] ? (asMatMul(geo) ? weightGradMatMul : weightGradSum)(g, x, dy, geo, `${base}/dW`) : null;
     return [dx, dw];
   },
 };
 
+/** dW per tap: Σ over batch and pixels of dY times the window of the padded input the tap saw. */
+function weightGradSum(g: OnnxGraph, x: string, dy: string, geo: TapGeometry, base: string): string {
+  const axes = g.addInt64(`${base}/sum_axes`, [0, 1, 2]);
+  const xp = padded(g, x, geo.pads, base);
+  const perTap: string[] = [];
+  for (let a = 0; a < geo.kernel[0]; a++) {
+    for (let b = 0; b < geo.kernel[1]; b++) {
+      perTap.push(g.add('ReduceSum', [g.add('Mul', [dy, window(g, xp, geo, a, b, base)], {}, base), axes], { keepdims: { i: 1 } }, base));
+    }
+  }
+  const stacked = g.add('Concat', perTap, { axis: { i: 2 } }, base);
+  return g.add('Reshape', [stacked, g.addInt64(`${base}/shape`, [geo.kernel[0] * geo.kernel[1], -1])], {}, base);
+}
+
 /**
- * Maps of at most this many pixels (in and out) convolve as one batched MatMul, per channel a dense
- * [pixels in × pixels out] matrix holding the taps: one kernel instead of a Slice and a Mul per tap over
- * activations that leave the cache. Measured on ORT CPU, batch 32: 3×3 and 7×7 maps 2–3× faster than the
- * tap sum, 6×6 2.5×; at 12×12 the matrices' zeros make it 1.6× slower.
+ * The same sums on small maps: per channel Xᵀ·dY over the batch ([pixels in × pixels out], one batched
+ * MatMul), then each tap's pixel pairs added up by a MatMul with a 0/1 matrix.
  */
-const MATMUL_MAX_PIXELS = 64;
+function weightGradMatMul(g: OnnxGraph, x: string, dy: string, geo: TapGeometry, base: string): string {
+  const taps = geo.kernel[0] * geo.kernel[1];
+  const [pin, pout] = [geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]];
+  const pairs = g.add('MatMul', [channelMajor(g, x, pin, [2, 1, 0], base), channelMajor(g, dy, pout, [2, 0, 1], base)], {}, base);
+  const select = new Float32Array(pin * pout * taps);
+  tapOfPixels(geo).forEach((t, k) => {
+    if (t < taps) select[k * taps + t] = 1;
+  });
+  const flat = g.add('Reshape', [pairs, g.addInt64(`${base}/pairs`, [0, -1])], {}, base);
+  const perChannel = g.add('MatMul', [flat, g.addFloat(`${base}/tap_of_pair`, [pin * pout, taps], select)], {}, base);
+  return g.add('Transpose', [perChannel], { perm: { ints: [1, 0] } }, base);
+}
 
 /** The tap sum as a Pad and, per tap, a window Slice times that tap's row of `w`. */
 function tapSum(g: OnnxGraph, node: GraphNode, geo: TapGeometry): void {
@@ -113,29 +159,14 @@ function tapSum(g: OnnxGraph, node: GraphNode, geo: TapGeometry): void {
 function tapMatMul(g: OnnxGraph, node: GraphNode, geo: TapGeometry): void {
   const [x, w] = node.inputs;
   const base = node.name;
-  const [hi, wi] = geo.in;
-  const [ho, wo] = geo.out;
-  const taps = geo.kernel[0] * geo.kernel[1];
-  const index: number[] = [];
-  for (let q = 0; q < hi * wi; q++) {
-    for (let p = 0; p < ho * wo; p++) {
-      // output row i reads padded row i + a·d, i.e. input row i + a·d − top
-      const [a, b] = [0, 1].map((k) => {
-        const offset = [Math.floor(q / wi), q % wi][k] - [Math.floor(p / wo), p % wo][k] + geo.pads[k];
-        const tap = offset / geo.dilations[k];
-        return Number.isInteger(tap) && tap >= 0 && tap < geo.kernel[k] ? tap : -1;
-      });
-      index.push(a < 0 || b < 0 ? taps : a * geo.kernel[1] + b);
-    }
-  }
-  const indices = g.addInt64(`${base}/tap_of_pixels`, index);
-  g.initializers.get(indices)!.dims = [hi * wi, ho * wo];
+  const [pin, pout] = [geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]];
+  const indices = g.addInt64(`${base}/tap_of_pixels`, tapOfPixels(geo));
+  g.initializers.get(indices)!.dims = [pin, pout];
   // [C, taps + 1]: each channel's taps and a zero
   const columns = g.add('Pad', [g.add('Transpose', [w], { perm: { ints: [1, 0] } }, base), g.addInt64(`${base}/no_tap`, [0, 0, 0, 1])], {}, base);
   const matrices = g.add('Gather', [columns, indices], { axis: { i: 1 } }, base);
-  const rows = g.add('Transpose', [g.add('Reshape', [x, g.addInt64(`${base}/pixels`, [0, hi * wi, -1])], {}, base)], { perm: { ints: [2, 0, 1] } }, base);
-  const y = g.add('Transpose', [g.add('MatMul', [rows, matrices], {}, base)], { perm: { ints: [1, 2, 0] } }, base);
-  g.nodes.push({ name: g.uniqueName(`${base}/Reshape`), opType: 'Reshape', inputs: [y, g.addInt64(`${base}/nhwc`, [0, ho, wo, -1])], outputs: node.outputs, attrs: {} });
+  const y = g.add('Transpose', [g.add('MatMul', [channelMajor(g, x, pin, [2, 0, 1], base), matrices], {}, base)], { perm: { ints: [1, 2, 0] } }, base);
+  g.nodes.push({ name: g.uniqueName(`${base}/Reshape`), opType: 'Reshape', inputs: [y, g.addInt64(`${base}/nhwc`, [0, geo.out[0], geo.out[1], -1])], outputs: node.outputs, attrs: {} });
 }
 
 /** `nodes` with every placeholder replaced by its expansion (in place of the placeholder, in order). */
@@ -147,8 +178,7 @@ export function expandDepthwiseTaps(g: OnnxGraph, nodes: GraphNode[]): GraphNode
       continue;
     }
     const geo = geometryOf(node);
-    const pixels = Math.max(geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]);
-    (pixels <= MATMUL_MAX_PIXELS ? tapMatMul : tapSum)(g, node, geo);
+    (asMatMul(geo) ? tapMatMul : tapSum)(g, node, geo);
   }
   const expanded = g.nodes.splice(0);
   g.nodes.push(...rest);

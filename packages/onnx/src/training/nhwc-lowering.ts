@@ -8,7 +8,7 @@
 import { relaid } from '../export/derivation.ts';
 import { NCHW_TO_NHWC, NHWC_TO_NCHW, transpose4d } from '../export/layout.ts';
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
-import { depthwiseTaps } from './depthwise-taps.ts';
+import { depthwiseTaps, inputGradPads } from './depthwise-taps.ts';
 import type { Dims } from './gradient-rules.ts';
 
 function ints(node: GraphNode, name: string, fallback: number[]): number[] {
@@ -106,15 +106,15 @@ function lowerConv(g: OnnxGraph, node: GraphNode, input: () => string, shapes: M
     return true;
   }
   if (group !== channels || inPerGroup !== 1 || out !== channels || !strides.every((s) => s === 1)) return false;
+  // padding beyond the kernel's span (never emitted for Keras' same/valid) would need a cropped dY in the gradient
+  if (inputGradPads([kh, kw], dilations, pads).some((p) => p < 0)) return false;
   // depthwise: the weight [C, 1, kh, kw] re-laid as [kh·kw, C], one row per tap
   const xh = input();
   const perm = [2, 3, 0, 1];
   weight.dims = [kh * kw, out];
   weight.data = transpose4d(weight.data, [out, 1, kh, kw], perm);
   if (weight.derivation) weight.derivation = relaid(weight.derivation, [out, 1, kh, kw], perm);
-  const [pt, pl, pb, pr] = pads;
-  const xp = pt || pl || pb || pr ? g.add('Pad', [xh, g.addInt64(`${base}/pads`, [0, pt, pl, 0, 0, pb, pr, 0])], {}, base) : xh;
-  const y = depthwiseTaps(g, xp, w, { kernel: [kh, kw], dilations, out: [ho, wo] }, base);
+  const y = depthwiseTaps(g, xh, w, { kernel: [kh, kw], dilations, in: [h, wd], out: [ho, wo], pads }, base);
   nhwc.set(node.outputs[0], b ? g.add('Add', [y, b], {}, base) : y);
   return true;
 }

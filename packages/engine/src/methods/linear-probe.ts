@@ -143,19 +143,19 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
     for (const fold of folds) {
       const inFold = new Set(fold);
       const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !inFold.has(i));
-      problems.push({ problem: await linearProblem(rows(z, d, rest), Int32Array.from(rest, (i) => y[i]), d, k, loss), zv: rows(z, d, fold), yv: Int32Array.from(fold, (i) => y[i]) });
+      const problem = await linearProblem(rows(z, d, rest), Int32Array.from(rest, (i) => y[i]), d, k, loss);
+      problems.push({ problem, zv: rows(z, d, fold), yv: Int32Array.from(fold, (i) => y[i]), fit: undefined as LinearFit | undefined });
     }
-    const previous: (LinearFit | undefined)[] = problems.map(() => undefined);
     let rises = 0;
     for (const [ci, c] of problems.length ? C_GRID.entries() : []) {
       heldLoss[ci] = 0;
-      for (const [fi, f] of problems.entries()) {
-        previous[fi] = await f.problem.fit(fitOptions(c, previous[fi]));
-        heldLoss[ci] += loss.value(linearScores(f.zv, f.yv.length, d, k, previous[fi]!), f.yv, k) * f.yv.length;
+      for (const f of problems) {
+        f.fit = await f.problem.fit(fitOptions(c, f.fit));
+        heldLoss[ci] += loss.value(linearScores(f.zv, f.yv.length, d, k, f.fit), f.yv, k) * f.yv.length;
         fitIndex++;
       }
       // the last fold's fit warm-starts the final one: the optimum moves little when a fold more of data joins
-      lastFits[ci] = previous[problems.length - 1]!;
+      lastFits[ci] = problems[problems.length - 1].fit!;
       rises = ci > 0 && heldLoss[ci] > heldLoss[ci - 1] ? rises + 1 : 0;
       if (rises >= RISES_TO_STOP) break;
     }

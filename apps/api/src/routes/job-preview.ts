@@ -3,7 +3,7 @@
 // (the worker resolves them again from the data when the job starts, and GET /jobs/:id shows that record);
 // what depends on data given by URL is named as settled at start rather than guessed.
 import { ErrorBody, JobPreview, JobSpec, type DatasetRef, type Hyperparameters } from '@graft/spec';
-import { dataAwareDefaults, listBackbones, medianSide, resolveWithReasons, type DataProfile } from '@graft/engine';
+import { dataAwareDefaults, listBackbones, medianSide, profileRoles, resolveWithReasons, type DataProfile } from '@graft/engine';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { checkJobSpec } from '../job-spec-checks.ts';
 import type { DatasetSummaries, SummaryFacts } from '../dataset-summaries.ts';
@@ -37,20 +37,18 @@ const jobPreview: RoutePlugin<{ summaries: DatasetSummaries }> = async (app, { s
       const { tenantId } = req.principal;
       const registered = typeof spec.backbone === 'object' ? undefined : backbones.find((b) => b.id === (spec.backbone ?? backbones[0]?.id));
       const user: Hyperparameters = spec.hyperparameters ?? {};
-      const dann = spec.method === 'domain_adaptation';
-      // the same roles as the engine's profileData: DANN's labelled data is its source, its target the other domain
       const [target, source] = await Promise.all([facts(spec.dataset, tenantId), facts(spec.source, tenantId)]);
-      const labelled = dann ? source : target;
-      const other = dann ? target : spec.method === 'multi_task' ? source : null;
-      const known = labelled && (other || !(dann || spec.method === 'multi_task'));
-      const profile: DataProfile | null = known
-        ? {
-            labelledImages: labelled.summary.images,
-            otherImages: other?.summary.images ?? 0,
-            classes: labelled.summary.classes.length,
-            nativeSide: medianSide(dann ? [...labelled.sides, ...other!.sides] : labelled.sides),
-          }
-        : null;
+      // the engine's own roles; a dataset given by URL (null) leaves the profile unknown
+      const { labelled, other, sized } = profileRoles(spec.method, target, spec.source ? source : undefined);
+      const profile: DataProfile | null =
+        labelled && other !== null && sized.every(Boolean)
+          ? {
+              labelledImages: labelled.summary.images,
+              otherImages: other?.summary.images ?? 0,
+              classes: labelled.summary.classes.length,
+              nativeSide: medianSide(sized.flatMap((f) => f!.sides)),
+            }
+          : null;
       // which values the data decides does not depend on the data itself, only on what the user left out
       const dataDecided = Object.keys(dataAwareDefaults(spec.method, registered, { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null }, user));
       const fromData = profile ? dataAwareDefaults(spec.method, registered, profile, user) : {};
@@ -61,7 +59,7 @@ const jobPreview: RoutePlugin<{ summaries: DatasetSummaries }> = async (app, { s
         ...(profile ? [] : dataDecided),
         ...(imageSize === undefined ? ['imageSize'] : []),
         ...(user.seed === undefined ? ['seed'] : []),
-      ].filter((k, i, all) => all.indexOf(k) === i);
+      ];
       const resolved = Object.fromEntries(Object.entries(choices).filter(([k]) => !decidedAtStart.includes(k)));
       return { resolvedHyperparameters: resolved, decidedAtStart };
     },

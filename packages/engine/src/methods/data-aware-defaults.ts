@@ -202,11 +202,23 @@ export function explainHyperparameters(method: Method, hp: ResolvedHyperparamete
   return Object.fromEntries(entries) as HyperparameterChoices;
 }
 
-/** The profile of a job's data: the served task's labelled set (DANN: the source), sizes over every image used. */
+/**
+ * The roles a job's datasets play in its profile: the labelled set of the served task (DANN: the source), the
+ * other domain (multi_task's labelled source, DANN's unlabelled target; undefined for the other methods), and
+ * the sets whose image sizes count (DANN: both domains, the whole network adapts to them).
+ */
+export function profileRoles<T>(method: Method, target: T, source?: T): { labelled: T; other: T | undefined; sized: T[] } {
+  if (method === 'domain_adaptation' && source !== undefined) return { labelled: source, other: target, sized: [source, target] };
+  return { labelled: target, other: method === 'multi_task' ? source : undefined, sized: [target] };
+}
+
+/** The profile of a job's data. */
 export async function profileData(method: Method, target: ImageDataset, source?: ImageDataset): Promise<DataProfile> {
-  const dann = method === 'domain_adaptation';
-  const labelled = dann && source ? source : target;
-  const seen = dann ? [...labelled.items, ...target.items] : labelled.items;
-  const other = dann ? target : method === 'multi_task' ? source : undefined;
-  return { labelledImages: labelled.items.length, otherImages: other?.items.length ?? 0, classes: labelled.labels.length, nativeSide: await medianNativeSide(seen) };
+  const { labelled, other, sized } = profileRoles(method, target, source);
+  return {
+    labelledImages: labelled.items.length,
+    otherImages: other?.items.length ?? 0,
+    classes: labelled.labels.length,
+    nativeSide: await medianNativeSide(sized.flatMap((d) => d.items)),
+  };
 }

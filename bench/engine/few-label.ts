@@ -1,6 +1,8 @@
 // Few-label accuracy with DEFAULT hyperparameters (a user sends only method + dataset), through train(), scored
-// by the served model on held-out images decoded as /predict decodes them (printed table, not a timed test).
-//   nice node --import tsx bench/engine/few-label.ts [--sizes 10,40,100] [--seeds 1,2,3]
+// by the served model on held-out images decoded as /predict decodes them (printed table, not a timed test);
+// with --service, through the service as a user runs it: the sets as zips, POST /jobs until it ends, every
+// held-out image scored by POST /predict (the service started the way `npm start` starts it, API + one worker).
+//   nice node --import tsx bench/engine/few-label.ts [--service] [--sizes 10,40,100] [--seeds 1,2,3]
 //     [--methods feature_extraction,fine_tune,multi_task] [--digits 60,200] [--skip-fashion] [--skip-digits]
 //     [--test-per-class 30] [--train-module /path/to/other/packages/engine/src/train.ts] [--tag before]
 //     [--digit-methods fine_tune,domain_adaptation] [--hp '{"linearProbeFirst":false}' --tag 'no LP'] [--verbose]
@@ -9,16 +11,19 @@
 // Digits: N MNIST digits/class (labelled source) → N MNIST-M-style digits/class (unlabelled target), tested on
 // other shifted digits; source-only (fine_tune on the source, defaults) beside DANN (defaults).
 // --train-module runs another checkout's engine (e.g. main's) on the same data, for a before/after table.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import type { Hyperparameters, Method } from '@graft/spec';
+import yazl from 'yazl';
+import type { Hyperparameters, JobSpec, JobView, MetricsView, Method } from '@graft/spec';
 import type { ImageDataset } from '@graft/datasets';
 import type { train as trainFn, TrainedModel } from '../../packages/engine/src/train.ts';
 import { decodeImage } from '../../packages/engine/src/preprocess/index.ts';
 import { fashionLabels, mnistMStyle, readFashionMnist, readMnistDigits, takePerClass, writeMixedDataset, type RawImages } from './bench-data.ts';
+import { heldOutAccuracy, startBenchService, until, type BenchService, type LabelledImage } from '../service/bench-service.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +37,7 @@ const { values: args } = parseArgs({
     'test-per-class': { type: 'string', default: '30' },
     'train-module': { type: 'string' },
     tag: { type: 'string', default: 'this branch' },
+    service: { type: 'boolean' },
     verbose: { type: 'boolean' },
     hp: { type: 'string', default: '{}' },
   },
@@ -72,23 +78,81 @@ const meanSd = (xs: number[], digits = 3) => {
   return `${mean.toFixed(digits)}${xs.length > 1 ? ` ± ${sd.toFixed(digits)}` : ''}`;
 };
 
+interface RowData {
+  target: ImageDataset;
+  source?: ImageDataset;
+  test: ImageDataset;
+}
+interface JobResult {
+  accuracy: number;
+  seconds: number;
+  /** what the defaults chose, for the table */
+  chosen: string;
+}
+type RunJob = (method: Method, data: RowData, seed: number) => Promise<JobResult>;
+
+/** Through train() in this process, scored by the served model. */
+const throughEngine: RunJob = async (method, { target, source, test }, seed) => {
+  const t0 = performance.now();
+  const m = await train({ method, target, source, hyperparameters: { ...extraHp, seed }, logger: args.verbose ? verbose : undefined });
+  const seconds = (performance.now() - t0) / 1000;
+  try {
+    const hp = m.metadata.hyperparameters;
+    return { accuracy: await servedAccuracy(m, test), seconds, chosen: `${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep` };
+  } finally {
+    m.dispose();
+  }
+};
+
+/** A dataset as the zip a user uploads: ImageFolder when labelled, a flat folder of images when not (a DANN target). */
+async function zipOf(set: ImageDataset, file: string): Promise<string> {
+  const zip = new yazl.ZipFile();
+  for (const it of set.items) zip.addBuffer(await readFile(it.file), it.label ? `${it.label}/${path.basename(it.file)}` : path.basename(it.file));
+  zip.end();
+  await new Promise<void>((resolve, reject) => zip.outputStream.pipe(createWriteStream(file)).on('finish', resolve).on('error', reject));
+  return file;
+}
+
+/** Through the service: POST /jobs with the sets as file:// zips, wait for the job, score it through POST /predict. */
+function throughService(svc: BenchService): RunJob {
+  const zips = new Map<ImageDataset, Promise<string>>();
+  const url = (set: ImageDataset) => {
+    if (!zips.has(set)) zips.set(set, zipOf(set, path.join(svc.datasetsDir, `${path.basename(set.root)}.zip`)));
+    return zips.get(set)!.then((f) => ({ url: `file://${f}` }));
+  };
+  const tests = new Map<ImageDataset, Promise<LabelledImage[]>>();
+  const images = (set: ImageDataset) => {
+    if (!tests.has(set)) tests.set(set, Promise.all(set.items.map(async (it) => ({ base64: (await readFile(it.file)).toString('base64'), label: it.label! }))));
+    return tests.get(set)!;
+  };
+  return async (method, { target, source, test }, seed) => {
+    const spec: JobSpec = { method, dataset: await url(target), ...(source ? { source: await url(source) } : {}), hyperparameters: { ...extraHp, seed } };
+    const t0 = performance.now();
+    const submitted = await svc.http<JobView>('POST', '/jobs', spec);
+    if (submitted.status !== 202) throw new Error(`POST /jobs: ${submitted.status} ${JSON.stringify(submitted.body)}`);
+    const job = await until<JobView>(svc, `/jobs/${submitted.body.id}`, (j) => !['queued', 'running'].includes(j.status));
+    const seconds = (performance.now() - t0) / 1000;
+    if (job.status !== 'succeeded') throw new Error(`${method} job ${job.status}: ${JSON.stringify(job.error)}`);
+    const { body: metrics } = await svc.http<MetricsView>('GET', `/jobs/${job.id}/metrics`);
+    const hp = (k: string) => job.resolvedHyperparameters?.[k]?.value;
+    const chosen = `${hp('imageSize')}px, ${hp('trainableBlocks')} blocks, ${metrics.epochs.length}/${hp('epochs')} ep`;
+    return { accuracy: await heldOutAccuracy(svc, job.id, await images(test)), seconds, chosen };
+  };
+}
+
 /** One row: the method with defaults (only the seed set) on each seed's data; accuracy on `test`, wall time per job. */
-async function row(label: string, method: Method, data: (seed: number) => Promise<{ target: ImageDataset; source?: ImageDataset; test: ImageDataset }>) {
+async function row(run: RunJob, label: string, method: Method, data: (seed: number) => Promise<RowData>) {
   const acc: number[] = [];
   const secs: number[] = [];
   let chosen = '';
   for (const seed of seeds) {
-    const { target, source, test } = await data(seed);
-    const t0 = performance.now();
-    const m = await train({ method, target, source, hyperparameters: { ...extraHp, seed }, logger: args.verbose ? verbose : undefined });
-    secs.push((performance.now() - t0) / 1000);
-    acc.push(await servedAccuracy(m, test));
-    const hp = m.metadata.hyperparameters;
-    chosen = `${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep`;
-    console.error(`  ${label} ${method} seed ${seed}: ${acc.at(-1)!.toFixed(3)} in ${secs.at(-1)!.toFixed(0)} s (${chosen})`);
-    m.dispose();
+    const r = await run(method, await data(seed), seed);
+    acc.push(r.accuracy);
+    secs.push(r.seconds);
+    chosen = r.chosen;
+    console.error(`  ${label} ${method} seed ${seed}: ${r.accuracy.toFixed(3)} in ${r.seconds.toFixed(0)} s (${chosen})`);
   }
-  print([args.tag!, label, method, meanSd(acc), `${seeds.length}`, meanSd(secs, 0), chosen]);
+  print([args.tag!, args.service ? 'service' : 'train()', label, method, meanSd(acc), `${seeds.length}`, meanSd(secs, 0), chosen]);
 }
 
 const digitNames = Array.from({ length: 10 }, (_, d) => `digit_${d}`);
@@ -99,9 +163,13 @@ const written = (name: string, raw: () => RawImages | Promise<RawImages>, names:
   return cache.get(name)!;
 };
 
-print(['engine', 'data', 'method', 'accuracy (mean ± sd)', 'seeds', 'wall s / job', 'chosen (last seed)']);
-print(['---', '---', '---', '---', '---', '---', '---']);
+print(['engine', 'through', 'data', 'method', 'accuracy (mean ± sd)', 'seeds', 'wall s / job', 'chosen (last seed)']);
+print(['---', '---', '---', '---', '---', '---', '---', '---']);
+if (args.service && args['train-module']) throw new Error('--service runs this checkout; --train-module applies to train() only');
+const svc = args.service ? await startBenchService(path.join(import.meta.dirname, '../..'), work) : undefined;
+const run = svc ? throughService(svc) : throughEngine;
 try {
+  await svc?.ready();
   const digits = readMnistDigits();
   if (!args['skip-fashion']) {
     const fashionTrain = await readFashionMnist('train');
@@ -109,7 +177,7 @@ try {
     const test = await written('fashion-test', () => takePerClass(fashionTest, Number(args['test-per-class']), 99), fashionLabels);
     for (const perClass of args.sizes!.split(',').map(Number)) {
       for (const method of args.methods!.split(',') as Method[]) {
-        await row(`Fashion ${perClass}/class`, method, async (seed) => ({
+        await row(run, `Fashion ${perClass}/class`, method, async (seed) => ({
           target: await written(`fashion-${perClass}-${seed}`, () => takePerClass(fashionTrain, perClass, seed), fashionLabels),
           source: method === 'multi_task' ? await written(`digits-src-${seed}`, () => takePerClass(digits, 100, 50 + seed), digitNames) : undefined,
           test,
@@ -129,11 +197,12 @@ try {
       const label = `digits → shifted ${perClass}/class`;
       const methods = args['digit-methods']!.split(',');
       // source-only: fine_tune on the labelled source, scored on the shifted test digits
-      if (methods.includes('fine_tune')) await row(label, 'fine_tune', async (seed) => ({ target: (await data(seed)).source, test }));
-      if (methods.includes('domain_adaptation')) await row(label, 'domain_adaptation', data);
+      if (methods.includes('fine_tune')) await row(run, label, 'fine_tune', async (seed) => ({ target: (await data(seed)).source, test }));
+      if (methods.includes('domain_adaptation')) await row(run, label, 'domain_adaptation', data);
     }
   }
 } finally {
+  await svc?.stop();
   await rm(work, { recursive: true, force: true });
 }
 console.log(`\n${lines.join('\n')}`);

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
+import type { PredictResponse } from '@graft/spec';
 import { dropDatabase } from '@graft/db';
 import { fashionLabels, type RawImages } from '../engine/bench-data.ts';
 
@@ -98,4 +99,31 @@ export async function startBenchService(root: string, work: string, env: Record<
     await rm(work, { recursive: true, force: true });
   }
   return { api, datasetsDir, process: service, http, ready, stop };
+}
+
+/** Polls `url` every second until `done` says the body is final (a job or sweep that ended). */
+export async function until<T>(svc: Pick<BenchService, 'http'>, url: string, done: (body: T) => boolean): Promise<T> {
+  for (;;) {
+    const { body } = await svc.http<T>('GET', url);
+    if (done(body)) return body;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** A held-out image as POST /predict takes it, with the label it should get. */
+export interface LabelledImage {
+  base64: string;
+  label: string;
+}
+
+/** Share of the held-out images the job's model labels right, through POST /predict, as a user would score it. */
+export async function heldOutAccuracy(svc: Pick<BenchService, 'http'>, jobId: string, test: LabelledImage[]): Promise<number> {
+  let correct = 0;
+  for (let i = 0; i < test.length; i += 50) {
+    const batch = test.slice(i, i + 50);
+    const res = await svc.http<PredictResponse>('POST', '/predict', { jobId, images: batch.map((t) => t.base64), topK: 1 });
+    if (res.status !== 200) throw new Error(`POST /predict: ${res.status} ${JSON.stringify(res.body)}`);
+    res.body.predictions.forEach((p, j) => (correct += p.label === batch[j]!.label ? 1 : 0));
+  }
+  return correct / test.length;
 }

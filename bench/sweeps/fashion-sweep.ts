@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { JobView, PredictResponse, SweepSpec, SweepView } from '@graft/spec';
+import type { JobView, SweepSpec, SweepView } from '@graft/spec';
 import { fashionLabels, readFashionMnist, takePerClass } from '../engine/bench-data.ts';
-import { startBenchService, writeZip } from '../service/bench-service.ts';
+import { heldOutAccuracy, startBenchService, until, writeZip } from '../service/bench-service.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,28 +29,6 @@ const runs = args.runs!.split(',');
 const work = await mkdtemp(path.join(tmpdir(), 'graft-bench-sweep-'));
 const svc = await startBenchService(path.join(import.meta.dirname, '../..'), work);
 const { http } = svc;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(url: string, done: (body: T) => boolean): Promise<T> {
-  for (;;) {
-    const { body } = await http<T>('GET', url);
-    if (done(body)) return body;
-    await sleep(1000);
-  }
-}
-
-/** Share of the held-out images the job's model labels right, through POST /predict. */
-async function heldOutAccuracy(jobId: string, test: { base64: string; label: string }[]): Promise<number> {
-  let correct = 0;
-  for (let i = 0; i < test.length; i += 50) {
-    const batch = test.slice(i, i + 50);
-    const res = await http<PredictResponse>('POST', '/predict', { jobId, images: batch.map((t) => t.base64), topK: 1 });
-    if (res.status !== 200) throw new Error(`POST /predict: ${res.status} ${JSON.stringify(res.body)}`);
-    res.body.predictions.forEach((p, j) => (correct += p.label === batch[j]!.label ? 1 : 0));
-  }
-  return correct / test.length;
-}
 
 const rows: string[] = [];
 try {
@@ -75,14 +53,14 @@ try {
     const t0 = performance.now();
     const submitted = await http<JobView>('POST', '/jobs', { method: 'fine_tune', dataset, hyperparameters: { seed: 1 } });
     if (submitted.status !== 202) throw new Error(`POST /jobs: ${submitted.status} ${JSON.stringify(submitted.body)}`);
-    const job = await until<JobView>(`/jobs/${submitted.body.id}`, (j) => !['queued', 'running'].includes(j.status));
+    const job = await until<JobView>(svc, `/jobs/${submitted.body.id}`, (j) => !['queued', 'running'].includes(j.status));
     const seconds = (performance.now() - t0) / 1000;
     if (job.status !== 'succeeded') throw new Error(`the defaults job ${job.status}: ${JSON.stringify(job.error)}`);
     const chosen = Object.entries(job.resolvedHyperparameters ?? {})
       .filter(([k]) => ['learningRate', 'trainableBlocks', 'augment', 'epochs', 'imageSize'].includes(k))
       .map(([k, c]) => `${k}=${c.value}`)
       .join(' ');
-    const acc = await heldOutAccuracy(job.id, test);
+    const acc = await heldOutAccuracy(svc, job.id, test);
     rows.push(`| defaults (${chosen}) | ${seconds.toFixed(0)} s | 1 job | — | — | ${acc.toFixed(4)} |`);
     console.error(rows.at(-1));
   }
@@ -106,11 +84,11 @@ try {
     const t0 = performance.now();
     const submitted = await http<SweepView>('POST', '/sweeps', spec);
     if (submitted.status !== 202) throw new Error(`POST /sweeps: ${submitted.status} ${JSON.stringify(submitted.body)}`);
-    const sweep = await until<SweepView>(`/sweeps/${submitted.body.id}`, (s) => !['queued', 'running'].includes(s.status));
+    const sweep = await until<SweepView>(svc, `/sweeps/${submitted.body.id}`, (s) => !['queued', 'running'].includes(s.status));
     const seconds = (performance.now() - t0) / 1000;
     const count = (st: string) => sweep.trials.filter((t) => t.status === st).length;
     const best = sweep.trials.find((t) => t.jobId === sweep.best?.jobId);
-    const acc = best ? await heldOutAccuracy(best.jobId, test) : NaN;
+    const acc = best ? await heldOutAccuracy(svc, best.jobId, test) : NaN;
     const hps = best ? Object.entries(best.hyperparameters).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(3)) : v}`).join(' ') : '—';
     const epochs = sweep.trials.reduce((n, t) => n + t.epochs, 0);
     rows.push(

@@ -68,14 +68,14 @@ export async function linearProblem(x: Float32Array, y: Int32Array, d: number, k
   const dk = d * k;
   const kernelOf = (w: Float64Array) => Float32Array.from(w.subarray(0, dk));
   /** X·W + b */
-  const scores = async (kernel: Float32Array, bias: ArrayLike<number>) => {
+  const scoresFor = async (kernel: Float32Array, bias: ArrayLike<number>) => {
     const xw = await products.times(kernel, k);
     const s = new Float64Array(n * k);
     for (let i = 0; i < s.length; i++) s[i] = xw[i] + bias[i % k];
     return s;
   };
   /** X·W + b for the parameter vector w = [W row-major, b] */
-  const scoresOf = (w: Float64Array) => scores(kernelOf(w), w.subarray(dk));
+  const scoresOf = (w: Float64Array) => scoresFor(kernelOf(w), w.subarray(dk));
 
   const objective = (alpha: number): RayObjective => {
     let scores: Float64Array = new Float64Array(0);
@@ -139,7 +139,7 @@ export async function linearProblem(x: Float32Array, y: Int32Array, d: number, k
         converged: r.converged,
       };
     },
-    meanLoss: async (fit) => loss.value(await scores(fit.kernel, fit.bias), y, k),
+    meanLoss: async (fit) => loss.value(await scoresFor(fit.kernel, fit.bias), y, k),
     dispose: () => products.dispose(),
   };
 }

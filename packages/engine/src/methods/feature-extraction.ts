@@ -28,7 +28,7 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     accuracy: trainScore.accuracy,
     valLoss: val.valLoss,
     valAccuracy: val.valAccuracy,
-    extra: { C, folds: probe.folds, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
+    extra: { C, folds: probe.folds, heldOutImages: probe.heldOutImages, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
   };
   await input.onEpoch?.(epoch);
   return { epochs: [epoch], head };

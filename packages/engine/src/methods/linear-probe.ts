@@ -100,6 +100,8 @@ export interface LinearProbe {
   C: number;
   /** held-out parts C was judged on (5 folds on small sets, 1 fifth or the validation set on large ones, 0 on a handful of images) */
   folds: number;
+  /** images those parts hold together (the validation set's, or the training images held out) */
+  heldOutImages: number;
   /** the fit on the standardised features, and the standardisation */
   fit: LinearFit;
   mean: Float32Array;
@@ -194,7 +196,7 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
       bias[c] -= (mean[j] / scale[j]) * fit.kernel[j * k + c];
     }
   }
-  return { kernel, bias, d, C, folds: parts, fit, mean, scale };
+  return { kernel, bias, d, C, folds: parts, heldOutImages: byValidation ? v!.count : folds.reduce((a, f) => a + f.length, 0), fit, mean, scale };
 }
 
 /** Sets a one-Dense head's weights to the probe's. */

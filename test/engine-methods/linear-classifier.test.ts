@@ -1,7 +1,11 @@
 // feature_extraction's linear classifiers: the products on ONNX Runtime and on TF.js give the same fit, the fit
-// reaches the gradient tolerance, and a warm start (the C path) lands on the same optimum as a cold one.
+// reaches the gradient tolerance, a warm start (the C path) lands on the same optimum as a cold one, and the
+// probe judges C on a large enough validation set instead of folds of the training data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { fitLinearProbe } from '../../packages/engine/src/methods/linear-probe.ts';
+import type { ExampleSet } from '../../packages/engine/src/methods/example-set.ts';
 import { linearProblem, type LinearFit, type LinearLoss } from '../../packages/engine/src/methods/linear-classifier.ts';
 import { logisticLoss } from '../../packages/engine/src/methods/logistic-regression.ts';
 import { squaredHingeLoss } from '../../packages/engine/src/methods/linear-svm.ts';
@@ -78,4 +82,37 @@ test('a warm start from a neighbouring C reaches the cold start optimum in fewer
     hits += best === y[i] ? 1 : 0;
   }
   assert.ok(hits / n > 0.9, `training accuracy ${hits / n}`);
+});
+
+test('the probe judges C on a validation set of 200+ images when the training data is beyond cross-validation, else by folds', async () => {
+  await initBackend();
+  const [d, k] = [30, 4];
+  const { x, y } = blobs(1700, d, k, 5);
+  const set = (from: number, to: number): ExampleSet => ({ views: [x.slice(from * d, to * d)], shape: [d], count: to - from, labels: y.slice(from, to) });
+  // everything frozen: the suffix hands the features through (a copy: the caller disposes its input)
+  const identity = { predict: async (t: tf.Tensor) => t.clone() as tf.Tensor2D };
+  const probe = (train: ExampleSet, validation: ExampleSet) => fitLinearProbe(identity, train, k, { loss: logisticLoss, validation, batchSize: 256, rand: seededRandom(1) });
+  const accuracy = (p: Awaited<ReturnType<typeof probe>>, s: ExampleSet) => {
+    let hits = 0;
+    for (let i = 0; i < s.count; i++) {
+      const score = (c: number) => s.views[0].subarray(i * d, (i + 1) * d).reduce((a, v, j) => a + v * p.kernel[j * k + c], p.bias[c]);
+      let best = 0;
+      for (let c = 1; c < k; c++) if (score(c) > score(best)) best = c;
+      hits += best === s.labels![i] ? 1 : 0;
+    }
+    return hits / s.count;
+  };
+  const large = await probe(set(0, 1200), set(1200, 1500));
+  assert.deepEqual([large.folds, large.heldOutImages], [1, 300], 'the validation set is the one held-out part');
+  assert.ok(large.fit.converged, 'the chosen fit continues to the tolerance');
+  assert.ok(accuracy(large, set(1500, 1700)) > 0.9, `held-out accuracy ${accuracy(large, set(1500, 1700))}`);
+  // 400 training images and a validation set of 100: 5 folds of the training data judge C
+  const small = await probe(set(0, 400), set(1200, 1300));
+  assert.deepEqual([small.folds, small.heldOutImages], [5, 400]);
+  // a validation set as large as the training data judges C even on small data
+  const equal = await probe(set(0, 250), set(1200, 1500));
+  assert.deepEqual([equal.folds, equal.heldOutImages], [1, 300]);
+  // without one, large training data holds out a stratified fifth of itself
+  const fifth = await fitLinearProbe(identity, set(0, 1200), k, { loss: logisticLoss, batchSize: 256, rand: seededRandom(1) });
+  assert.deepEqual([fifth.folds, fifth.heldOutImages], [1, 240]);
 });

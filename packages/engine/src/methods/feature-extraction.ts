@@ -13,7 +13,7 @@ import { fitLinearProbe, setHeadWeights } from './linear-probe.ts';
 export async function featureExtraction(input: MethodInput): Promise<MethodResult> {
   const { runner, train, validation, numClasses: k, hp, rand } = input;
   const loss = hp.classifier === 'svm' ? squaredHingeLoss : logisticLoss;
-  const probe = await fitLinearProbe(runner, train, k, { loss, batchSize: hp.batchSize, rand, signal: input.signal, onProgress: input.onProgress });
+  const probe = await fitLinearProbe(runner, train, k, { loss, validation, batchSize: hp.batchSize, rand, signal: input.signal, onProgress: input.onProgress });
   const { d, C, fit } = probe;
   const dense = tf.layers.dense({ name: 'graft_head', units: k });
   // built through a forward pass so its weights are saved as graft_head/kernel, which model.json names
@@ -28,7 +28,7 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     accuracy: trainScore.accuracy,
     valLoss: val.valLoss,
     valAccuracy: val.valAccuracy,
-    extra: { C, folds: probe.folds, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
+    extra: { C, folds: probe.folds, heldOutImages: probe.heldOutImages, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
   };
   await input.onEpoch?.(epoch);
   return { epochs: [epoch], head };

@@ -34,6 +34,8 @@ export interface LinearFitOptions {
 
 export interface LinearProblem {
   fit(o: LinearFitOptions): Promise<LinearFit>;
+  /** the mean loss of a fit (of any problem with these features) on this problem's rows, without the penalty */
+  meanLoss(fit: LinearFit): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -65,13 +67,15 @@ export async function linearProblem(x: Float32Array, y: Int32Array, d: number, k
   const products = (await createMatrixProducts(x, n, d)) ?? tfMatrixProducts(x, n, d);
   const dk = d * k;
   const kernelOf = (w: Float64Array) => Float32Array.from(w.subarray(0, dk));
-  /** X·W + b for the parameter vector w = [W row-major, b] */
-  const scoresOf = async (w: Float64Array) => {
-    const xw = await products.times(kernelOf(w), k);
+  /** X·W + b */
+  const scoresFor = async (kernel: Float32Array, bias: ArrayLike<number>) => {
+    const xw = await products.times(kernel, k);
     const s = new Float64Array(n * k);
-    for (let i = 0; i < s.length; i++) s[i] = xw[i] + w[dk + (i % k)];
+    for (let i = 0; i < s.length; i++) s[i] = xw[i] + bias[i % k];
     return s;
   };
+  /** X·W + b for the parameter vector w = [W row-major, b] */
+  const scoresOf = (w: Float64Array) => scoresFor(kernelOf(w), w.subarray(dk));
 
   const objective = (alpha: number): RayObjective => {
     let scores: Float64Array = new Float64Array(0);
@@ -135,6 +139,7 @@ export async function linearProblem(x: Float32Array, y: Int32Array, d: number, k
         converged: r.converged,
       };
     },
+    meanLoss: async (fit) => loss.value(await scoresFor(fit.kernel, fit.bias), y, k),
     dispose: () => products.dispose(),
   };
 }

@@ -56,14 +56,21 @@ export function valueRange(n: PixelNormalization): [number, number] {
 
 /**
  * 8-bit RGB (HWC) -> model input floats, optionally scaled by a brightness factor first (clipped to 0…255).
- * Per output channel c: (rgb[src(c)] · brightness · scale − mean[c]) / std[c], folded into one multiply-add.
+ * Per output channel c: (rgb[src(c)] · brightness · scale − mean[c]) / std[c], folded into one multiply-add and
+ * tabulated for the 256 byte values: one table read per value (the per-value arithmetic cost ~0.3 ms of CPU per
+ * 96 px image, 1 s of a 3,000-image prefix pass).
  */
 export function normalizePixels(rgb: Uint8Array, n: PixelNormalization, brightness = 1, out = new Float32Array(rgb.length)): Float32Array {
-  const src = n.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  const k = n.std.map((s) => n.scale / s);
-  const b = n.mean.map((m, c) => -m / n.std[c]);
+  const [s0, s1, s2] = n.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  const [t0, t1, t2] = [0, 1, 2].map((c) => {
+    const t = new Float32Array(256);
+    for (let v = 0; v < 256; v++) t[v] = Math.min(255, v * brightness) * (n.scale / n.std[c]) + -n.mean[c] / n.std[c];
+    return t;
+  });
   for (let i = 0; i < rgb.length; i += 3) {
-    for (let c = 0; c < 3; c++) out[i + c] = Math.min(255, rgb[i + src[c]] * brightness) * k[c] + b[c];
+    out[i] = t0[rgb[i + s0]];
+    out[i + 1] = t1[rgb[i + s1]];
+    out[i + 2] = t2[rgb[i + s2]];
   }
   return out;
 }

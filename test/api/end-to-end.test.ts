@@ -51,6 +51,12 @@ test('an uploaded ImageFolder zip trains: queued -> running -> succeeded, epochs
   assert.ok(metrics.evaluation, 'an evaluation once the job succeeded');
   assert.ok(metrics.evaluation.accuracy >= 0 && metrics.evaluation.accuracy <= 1);
   assert.deepEqual([...metrics.evaluation.confusionMatrix.labels].sort(), [...job.classes].sort());
+  // the served weights are the starting probe's (0) or an epoch's: with validation losses the lowest one's, else the last
+  const served: number = metrics.evaluation.servedEpoch;
+  const valLosses: (number | null)[] = metrics.epochs.map((e: { valLoss: number | null }) => e.valLoss);
+  assert.ok(Number.isInteger(served) && served >= 0 && served <= 2, `servedEpoch ${served}`);
+  if (valLosses.includes(null)) assert.equal(served, 2);
+  else if (served > 0) assert.equal(valLosses[served - 1], Math.min(...(valLosses as number[])));
   // where the time went, stage by stage in order
   const stages = metrics.stages.map((st: { stage: string }) => st.stage);
   for (const st of ['queued', 'dataset: download', 'dataset: extract and check', 'features', 'training', 'evaluating', 'saving']) assert.ok(stages.includes(st), `${st} in ${stages}`);

@@ -55,6 +55,16 @@ test('DANN curves include the domain loss and accuracy; labels are escaped', () 
   assert.ok(html.includes('&lt;b&gt;cat&lt;/b&gt;'));
 });
 
+test('the report says which epoch the served model holds when it is not the last', () => {
+  const epochs = [1, 2].map((epoch) => ({ epoch, loss: 0.5, accuracy: 0.9, valLoss: 0.8 + epoch / 10, valAccuracy: 0.8 }));
+  const evaluation = { split: 'validation', accuracy: 0.8, macroF1: 0.8, perClass: [], confusionMatrix: { labels: [], matrix: [] }, topK: {} };
+  const page = (servedEpoch?: number) => renderReportPage(job, { jobId: 'j1', status: 'succeeded', epochs, evaluation: { ...evaluation, servedEpoch }, stages: [] });
+  assert.match(page(0), /served model<\/dt><dd>the starting linear probe/);
+  assert.match(page(1), /served model<\/dt><dd>epoch 1 /);
+  assert.doesNotMatch(page(2), /served model/);
+  assert.doesNotMatch(page(), /served model/);
+});
+
 test('the stage times are shown with their share of the whole', () => {
   const stages = [
     { stage: 'queued', seconds: 0.5 },

@@ -280,11 +280,11 @@ async function trainOnBackbone(
     result = await methods[method](methodInput);
     await report(PROGRESS.training, 'evaluating');
     const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize);
-    evaluation = evaluate(probabilities, evalSet.labels!, labels, splitName);
+    evaluation = { ...evaluate(probabilities, evalSet.labels!, labels, splitName), servedEpoch: result.servedEpoch };
   } finally {
     await suffixRunner.dispose();
   }
-  log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1 }, 'evaluation');
+  log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1, servedEpoch: evaluation.servedEpoch }, 'evaluation');
 
   const model = buildServedModel(backbone.model, suffix, result.head);
   const metadata: ModelMetadata = {

@@ -35,6 +35,13 @@ export const Evaluation = Type.Object(
     perClass: Type.Array(ClassMetrics),
     confusionMatrix: Type.Object({ labels: Type.Array(Type.String()), matrix: Type.Array(Type.Array(Type.Integer())) }),
     topK: Type.Record(Type.String(), Num, { description: 'top-k accuracy keyed by k' }),
+    servedEpoch: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "The epoch whose weights the served model holds (early stopping keeps the best on the validation loss); 0: the starting model, the linear probe the head began as, which no epoch beat. feature_extraction's one epoch is its fit. Absent on jobs evaluated before it was recorded.",
+      }),
+    ),
   },
   { $id: 'Evaluation' },
 );

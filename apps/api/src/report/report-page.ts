@@ -48,6 +48,9 @@ export function renderReportPage(job: JobView, metrics: MetricsView): string {
   ];
   if (ev) {
     facts.push([`accuracy (${ev.split})`, formatNumber(ev.accuracy)], ['macro-F1', formatNumber(ev.macroF1)]);
+    // a user reading falling validation curves should see that the model served is not the last epoch's
+    if (ev.servedEpoch === 0) facts.push(['served model', 'the starting linear probe (no epoch beat it on the validation loss)']);
+    else if (ev.servedEpoch !== undefined && ev.servedEpoch !== metrics.epochs.length) facts.push(['served model', `epoch ${ev.servedEpoch} (the lowest validation loss)`]);
     for (const [k, v] of Object.entries(ev.topK)) facts.push([`top-${k} accuracy`, formatNumber(v)]);
   }
   if (job.error) facts.push(['error', `${job.error.code}: ${job.error.message}`]);

@@ -31,5 +31,5 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     extra: { C, folds: probe.folds, heldOutImages: probe.heldOutImages, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
   };
   await input.onEpoch?.(epoch);
-  return { epochs: [epoch], head };
+  return { epochs: [epoch], head, servedEpoch: epoch.epoch };
 }

@@ -24,7 +24,7 @@ export async function trainGradientMethod(input: MethodInput, plan: GradientMeth
   const headWeights = [...plan.served.trainableWeights, ...(plan.auxiliary?.trainableWeights ?? [])];
   const optimizer = new TwoRateOptimizer(runner, headWeights, hp.learningRate, plan.updateRule);
   try {
-    const { epochs } = await runTrainingLoop({
+    const { epochs, bestEpoch } = await runTrainingLoop({
       epochs: hp.epochs,
       patience: earlyStoppingPatience(hp),
       stepsPerEpoch: plan.stepsPerEpoch,
@@ -40,7 +40,7 @@ export async function trainGradientMethod(input: MethodInput, plan: GradientMeth
       onProgress: input.onProgress,
       onEpoch: input.onEpoch,
     });
-    return { epochs, head: plan.served };
+    return { epochs, head: plan.served, servedEpoch: bestEpoch };
   } catch (err) {
     plan.served.dispose();
     throw err;

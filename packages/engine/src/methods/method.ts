@@ -34,6 +34,8 @@ export interface MethodResult {
   epochs: EpochMetrics[];
   /** pooled features -> class logits; the served model is backbone -> head -> softmax */
   head: LayerStack;
+  /** the epoch whose weights `head` (and the trained blocks) hold: 0 the starting probe */
+  servedEpoch: number;
 }
 
 export type TransferMethod = (input: MethodInput) => Promise<MethodResult>;

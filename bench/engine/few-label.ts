@@ -4,6 +4,7 @@
 //     [--methods feature_extraction,fine_tune,multi_task] [--digits 60,200] [--skip-fashion] [--skip-digits]
 //     [--test-per-class 30] [--train-module /path/to/other/packages/engine/src/train.ts] [--tag before]
 //     [--digit-methods fine_tune,domain_adaptation] [--hp '{"linearProbeFirst":false}' --tag 'no LP'] [--verbose]
+//     [--backbone mobilenet_v2] (default: the job's own data-aware choice)
 // Fashion-MNIST: N labels/class from the train split, every other image a 64 px RGB JPEG (the rest 28 px grey PNG),
 // tested on t10k images made the same way. multi_task uses 100 MNIST digits/class as its labelled source.
 // Digits: N MNIST digits/class (labelled source) → N MNIST-M-style digits/class (unlabelled target), tested on
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     tag: { type: 'string', default: 'this branch' },
     verbose: { type: 'boolean' },
     hp: { type: 'string', default: '{}' },
+    backbone: { type: 'string' },
   },
 });
 const { train } = (await import(args['train-module'] ?? '../../packages/engine/src/train.ts')) as { train: typeof trainFn };
@@ -80,11 +82,11 @@ async function row(label: string, method: Method, data: (seed: number) => Promis
   for (const seed of seeds) {
     const { target, source, test } = await data(seed);
     const t0 = performance.now();
-    const m = await train({ method, target, source, hyperparameters: { ...extraHp, seed }, logger: args.verbose ? verbose : undefined });
+    const m = await train({ method, backbone: args.backbone, target, source, hyperparameters: { ...extraHp, seed }, logger: args.verbose ? verbose : undefined });
     secs.push((performance.now() - t0) / 1000);
     acc.push(await servedAccuracy(m, test));
     const hp = m.metadata.hyperparameters;
-    chosen = `${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep`;
+    chosen = `${m.metadata.backbone.id}, ${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep`;
     console.error(`  ${label} ${method} seed ${seed}: ${acc.at(-1)!.toFixed(3)} in ${secs.at(-1)!.toFixed(0)} s (${chosen})`);
     m.dispose();
   }

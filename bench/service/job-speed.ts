@@ -82,7 +82,8 @@ async function serviceJob(method: string, imageSize: number): Promise<Ours> {
     method === 'fine_tune'
       ? { imageSize, epochs: 5, trainableBlocks: 2, augment: false, batchSize: 32, seed: 1, earlyStoppingPatience: 0, features: 'last_layer' }
       : { imageSize, batchSize: 32, seed: 1, classifier: 'logistic' };
-  const spec = { method, dataset: { url: `file://${datasetsDir}/train.zip` }, validation: { url: `file://${datasetsDir}/validation.zip` }, hyperparameters };
+  // MobileNetV2 pinned: the PyTorch scripts run it (feature_extraction's default may be another backbone)
+  const spec = { method, backbone: 'mobilenet_v2', dataset: { url: `file://${datasetsDir}/train.zip` }, validation: { url: `file://${datasetsDir}/validation.zip` }, hyperparameters };
   const before = await processStats(service.pid!);
   const t0 = performance.now();
   const submitted = await http<{ id: string }>('POST', '/jobs', spec);

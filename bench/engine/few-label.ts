@@ -6,6 +6,7 @@
 //     [--methods feature_extraction,fine_tune,multi_task] [--digits 60,200] [--skip-fashion] [--skip-digits]
 //     [--test-per-class 30] [--train-module /path/to/other/packages/engine/src/train.ts] [--tag before]
 //     [--digit-methods fine_tune,domain_adaptation] [--hp '{"linearProbeFirst":false}' --tag 'no LP'] [--verbose]
+//     [--backbone mobilenet_v2] (default: the job's own data-aware choice)
 // Fashion-MNIST: N labels/class from the train split, every other image a 64 px RGB JPEG (the rest 28 px grey PNG),
 // tested on t10k images made the same way. multi_task uses 100 MNIST digits/class as its labelled source.
 // Digits: N MNIST digits/class (labelled source) → N MNIST-M-style digits/class (unlabelled target), tested on
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     service: { type: 'boolean' },
     verbose: { type: 'boolean' },
     hp: { type: 'string', default: '{}' },
+    backbone: { type: 'string' },
   },
 });
 const { train } = (await import(args['train-module'] ?? '../../packages/engine/src/train.ts')) as { train: typeof trainFn };
@@ -94,11 +96,11 @@ type RunJob = (method: Method, data: RowData, seed: number) => Promise<JobResult
 /** Through train() in this process, scored by the served model. */
 const throughEngine: RunJob = async (method, { target, source, test }, seed) => {
   const t0 = performance.now();
-  const m = await train({ method, target, source, hyperparameters: { ...extraHp, seed }, logger: args.verbose ? verbose : undefined });
+  const m = await train({ method, backbone: args.backbone, target, source, hyperparameters: { ...extraHp, seed }, logger: args.verbose ? verbose : undefined });
   const seconds = (performance.now() - t0) / 1000;
   try {
     const hp = m.metadata.hyperparameters;
-    return { accuracy: await servedAccuracy(m, test), seconds, chosen: `${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep` };
+    return { accuracy: await servedAccuracy(m, test), seconds, chosen: `${m.metadata.backbone.id}, ${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep` };
   } finally {
     m.dispose();
   }
@@ -126,7 +128,7 @@ function throughService(svc: BenchService): RunJob {
     return tests.get(set)!;
   };
   return async (method, { target, source, test }, seed) => {
-    const spec: JobSpec = { method, dataset: await url(target), ...(source ? { source: await url(source) } : {}), hyperparameters: { ...extraHp, seed } };
+    const spec: JobSpec = { method, ...(args.backbone ? { backbone: args.backbone } : {}), dataset: await url(target), ...(source ? { source: await url(source) } : {}), hyperparameters: { ...extraHp, seed } };
     const t0 = performance.now();
     const submitted = await svc.http<JobView>('POST', '/jobs', spec);
     if (submitted.status !== 202) throw new Error(`POST /jobs: ${submitted.status} ${JSON.stringify(submitted.body)}`);
@@ -135,7 +137,7 @@ function throughService(svc: BenchService): RunJob {
     if (job.status !== 'succeeded') throw new Error(`${method} job ${job.status}: ${JSON.stringify(job.error)}`);
     const { body: metrics } = await svc.http<MetricsView>('GET', `/jobs/${job.id}/metrics`);
     const hp = (k: string) => job.resolvedHyperparameters?.[k]?.value;
-    const chosen = `${hp('imageSize')}px, ${hp('trainableBlocks')} blocks, ${metrics.epochs.length}/${hp('epochs')} ep`;
+    const chosen = `${hp('backbone') ?? args.backbone}, ${hp('imageSize')}px, ${hp('trainableBlocks')} blocks, ${metrics.epochs.length}/${hp('epochs')} ep`;
     return { accuracy: await heldOutAccuracy(svc, job.id, await images(test)), seconds, chosen };
   };
 }

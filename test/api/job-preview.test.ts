@@ -47,6 +47,11 @@ test('without a seed the preview says it is drawn per job; data given by URL lea
   assert.deepEqual([...byUrl.body.decidedAtStart].sort(), ['epochs', 'imageSize', 'trainableBlocks']);
   for (const k of byUrl.body.decidedAtStart) assert.equal(byUrl.body.resolvedHyperparameters[k], undefined);
   assert.equal(byUrl.body.resolvedHyperparameters.batchSize.value, 32);
+  // feature_extraction's backbone depends on how many labelled images there are: by URL the job picks it
+  const feByUrl = await api.http.post('/jobs/preview').send({ method: 'feature_extraction', dataset: { url: 'https://datasets.example/shapes.zip' }, hyperparameters: { seed: 1 } }).expect(200);
+  assert.deepEqual([...feByUrl.body.decidedAtStart].sort(), ['backbone', 'epochs', 'imageSize', 'trainableBlocks']);
+  assert.equal(own.body.resolvedHyperparameters.backbone.value, 'inception_v3', 'on the 16 uploaded images');
+  assert.equal(byUrl.body.resolvedHyperparameters.backbone.value, 'mobilenet_v2');
 });
 
 test('a spec POST /jobs would refuse is refused alike, and so is one the engine would fail', async () => {

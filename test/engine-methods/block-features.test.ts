@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createOnnxRunner, exportToOnnx } from '@graft/onnx';
 import type { ImageDataset } from '@graft/datasets';
-import { train } from '../../packages/engine/src/train.ts';
+import { train, type TrainedModel } from '../../packages/engine/src/train.ts';
 import { decodeImage } from '../../packages/engine/src/preprocess/index.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
 
@@ -30,23 +30,43 @@ test('feature_extraction on block ends: evaluation, served model and ONNX export
     const cut = m.model.getLayer('graft_block_features');
     assert.deepEqual(cut.outputShape, [null, 2784]);
     assert.ok(m.epochs[0].extra!.folds! >= 2, 'C chosen by cross-validation on this small set');
+    await assertServedAgrees(m);
+  } finally {
+    m.dispose();
+  }
+});
 
-    const s = m.metadata.preprocessing.imageSize;
-    const pixels = await Promise.all(validation.items.map((it) => decodeImage(it.file, m.metadata.preprocessing)));
-    const batch = new Float32Array(pixels.length * s * s * 3);
-    pixels.forEach((p, i) => batch.set(p, i * s * s * 3));
-    const served = tf.tidy(() => (m.model.predict(tf.tensor4d(batch, [pixels.length, s, s, 3])) as tf.Tensor).dataSync() as Float32Array);
-    const k = m.labels.length;
-    const correct = validation.items.filter((it, i) => m.labels[argMax(served.subarray(i * k, (i + 1) * k))] === it.label).length;
-    assert.equal(correct / validation.items.length, m.evaluation.accuracy, 'the served model scores as the training-time evaluation did');
-    assert.ok(m.evaluation.accuracy >= 0.8, `validation accuracy ${m.evaluation.accuracy}`);
+/** The served model scores the validation images as the training-time evaluation did, and its ONNX export agrees. */
+async function assertServedAgrees(m: TrainedModel): Promise<void> {
+  const s = m.metadata.preprocessing.imageSize;
+  const pixels = await Promise.all(validation.items.map((it) => decodeImage(it.file, m.metadata.preprocessing)));
+  const batch = new Float32Array(pixels.length * s * s * 3);
+  pixels.forEach((p, i) => batch.set(p, i * s * s * 3));
+  const served = tf.tidy(() => (m.model.predict(tf.tensor4d(batch, [pixels.length, s, s, 3])) as tf.Tensor).dataSync() as Float32Array);
+  const k = m.labels.length;
+  const correct = validation.items.filter((it, i) => m.labels[argMax(served.subarray(i * k, (i + 1) * k))] === it.label).length;
+  assert.equal(correct / validation.items.length, m.evaluation.accuracy, 'the served model scores as the training-time evaluation did');
+  assert.ok(m.evaluation.accuracy >= 0.8, `validation accuracy ${m.evaluation.accuracy}`);
 
-    const runner = await createOnnxRunner(exportToOnnx(m.model));
-    assert.ok(runner, 'ONNX Runtime loads here');
-    const onnx = await runner.run(batch, pixels.length);
-    await runner.dispose();
-    const diff = served.reduce((a, v, i) => Math.max(a, Math.abs(v - onnx[i])), 0);
-    assert.ok(diff < 1e-4, `ONNX export differs from the served model by ${diff}`);
+  const runner = await createOnnxRunner(exportToOnnx(m.model));
+  assert.ok(runner, 'ONNX Runtime loads here');
+  const onnx = await runner.run(batch, pixels.length);
+  await runner.dispose();
+  const diff = served.reduce((a, v, i) => Math.max(a, Math.abs(v - onnx[i])), 0);
+  assert.ok(diff < 1e-4, `ONNX export differs from the served model by ${diff}`);
+}
+
+test('feature_extraction with neither backbone nor image size set: InceptionV3 block ends at 299 px, recorded with why, one served model', async () => {
+  const m = await train({ method: 'feature_extraction', target, validation, hyperparameters: { seed: 3 } });
+  try {
+    assert.equal(m.metadata.backbone.id, 'inception_v3');
+    const r = m.metadata.resolvedHyperparameters!;
+    assert.equal(r.backbone?.value, 'inception_v3');
+    assert.match(r.backbone!.why, /24 labelled images/);
+    assert.deepEqual([r.imageSize.value, m.metadata.preprocessing.imageSize], [299, 299]);
+    // mixed0 … mixed9 pooled (256 + 288·2 + 768·5 + 1280 + 2048) + mixed10's 2048
+    assert.deepEqual(m.model.getLayer('graft_block_features').outputShape, [null, 10048]);
+    await assertServedAgrees(m);
   } finally {
     m.dispose();
   }

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageDataset } from '@graft/datasets';
 import { listBackbones } from '../../packages/engine/src/backbones/index.ts';
-import { dataAwareDefaults, explainHyperparameters, type DataProfile } from '../../packages/engine/src/methods/data-aware-defaults.ts';
+import { dataAwareDefaults, dataBackbone, explainHyperparameters, type DataProfile } from '../../packages/engine/src/methods/data-aware-defaults.ts';
 import { resolveHyperparameters } from '../../packages/engine/src/methods/hyperparameters.ts';
 import { train } from '../../packages/engine/src/train.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
@@ -36,6 +36,19 @@ test('large images keep the 224 px cap and 2 blocks, 4 from 500 labelled images 
   assert.deepEqual([unknown.imageSize?.value, unknown.trainableBlocks?.value], [224, 2]);
   const fe = dataAwareDefaults('feature_extraction', mobilenet, profile(28));
   assert.deepEqual([fe.imageSize?.value, fe.trainableBlocks?.value], [224, 0]);
+});
+
+test('feature_extraction on few labelled images runs on InceptionV3 unless the user names a backbone or an image size', () => {
+  const few = dataBackbone('feature_extraction', profile(28, 400));
+  assert.equal(few.value, 'inception_v3');
+  assert.match(few.why, /400 labelled images/);
+  assert.equal(dataBackbone('feature_extraction', profile(28, 1000)).value, 'inception_v3');
+  assert.equal(dataBackbone('feature_extraction', profile(28, 1001)).value, 'mobilenet_v2');
+  assert.equal(dataBackbone('feature_extraction', profile(28, 400), { imageSize: 32 }).value, 'mobilenet_v2');
+  for (const method of ['fine_tune', 'multi_task', 'domain_adaptation'] as const) assert.equal(dataBackbone(method, profile(28, 400)).value, 'mobilenet_v2', method);
+  // its native 299 px then, as for any backbone feature_extraction runs on
+  const inception = listBackbones().find((b) => b.id === 'inception_v3')!;
+  assert.equal(dataAwareDefaults('feature_extraction', inception, profile(28, 400)).imageSize?.value, 299);
 });
 
 test('whole-network epochs follow a budget of image passes: DANN 30 on 600 + 600 digits, 15 on twice that, never below 10', () => {
@@ -83,7 +96,11 @@ test('train() reads the native size from the dataset, records every choice with 
     assert.match(r.imageSize.why, /28 px/);
     assert.equal(r.epochs.why, 'set by you');
     for (const [k, c] of Object.entries(r)) assert.ok(c.why.length > 0, `${k} has a reason`);
-    assert.deepEqual(Object.fromEntries(Object.entries(r).map(([k, c]) => [k, c.value])), m.metadata.hyperparameters);
+    // the backbone is recorded beside the hyperparameters, as the job loaded it
+    const { backbone, ...hps } = r;
+    assert.equal(backbone?.value, 'mobilenet_v2');
+    assert.equal(m.metadata.backbone.id, 'mobilenet_v2');
+    assert.deepEqual(Object.fromEntries(Object.entries(hps).map(([k, c]) => [k, c.value])), m.metadata.hyperparameters);
   } finally {
     m.dispose();
   }

@@ -3,7 +3,7 @@
 // (the worker resolves them again from the data when the job starts, and GET /jobs/:id shows that record);
 // what depends on data given by URL is named as settled at start rather than guessed.
 import { ErrorBody, JobPreview, JobSpec, type DatasetRef, type Hyperparameters } from '@graft/spec';
-import { dataAwareDefaults, listBackbones, medianSide, profileRoles, resolveWithReasons, type DataProfile } from '@graft/engine';
+import { dataAwareDefaults, dataBackbone, listBackbones, medianSide, profileRoles, resolveWithReasons, type DataProfile } from '@graft/engine';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { checkJobSpec } from '../job-spec-checks.ts';
 import type { DatasetSummaries, SummaryFacts } from '../dataset-summaries.ts';
@@ -35,7 +35,6 @@ const jobPreview: RoutePlugin<{ summaries: DatasetSummaries }> = async (app, { s
       const backbones = listBackbones();
       await checkJobSpec(spec, { prisma: app.prisma, backbones, principal: req.principal, storageUrl: app.config.storageUrl });
       const { tenantId } = req.principal;
-      const registered = typeof spec.backbone === 'object' ? undefined : backbones.find((b) => b.id === (spec.backbone ?? backbones[0]?.id));
       const user: Hyperparameters = spec.hyperparameters ?? {};
       const [target, source] = await Promise.all([facts(spec.dataset, tenantId), facts(spec.source, tenantId)]);
       // the engine's own roles; a dataset given by URL (null) leaves the profile unknown
@@ -49,16 +48,29 @@ const jobPreview: RoutePlugin<{ summaries: DatasetSummaries }> = async (app, { s
               nativeSide: medianSide(sized.flatMap((f) => f!.sides)),
             }
           : null;
+      // the backbone the job would load, as train() picks it: the user's, or from the data; without a profile
+      // known only when the fewest and the most labelled images would pick the same one
+      const unknown = { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null };
+      const [few, many] = [0, Infinity].map((n) => dataBackbone(spec.method, { ...unknown, labelledImages: n }, user));
+      const byData = profile ? dataBackbone(spec.method, profile, user) : few.value === many.value ? few : undefined;
+      const backbone = spec.backbone === undefined ? byData : typeof spec.backbone === 'string' ? { value: spec.backbone, why: 'set by you' } : undefined;
+      const registered = backbone && backbones.find((b) => b.id === backbone.value);
       // which values the data decides does not depend on the data itself, only on what the user left out
-      const dataDecided = Object.keys(dataAwareDefaults(spec.method, registered, { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null }, user));
+      const dataDecided = [
+        ...Object.keys(dataAwareDefaults(spec.method, spec.backbone === undefined ? backbones[0] : registered, unknown, user)),
+        ...(spec.backbone === undefined && few.value !== many.value ? ['backbone'] : []),
+      ];
       const fromData = profile ? dataAwareDefaults(spec.method, registered, profile, user) : {};
       const imageSize = user.imageSize ?? fromData.imageSize?.value ?? registered?.nativeImageSize;
       // a combination the engine refuses (feature_extraction with trainable blocks …) is a 400 with its code here
-      const { choices } = resolveWithReasons(spec.method, user, fromData, imageSize ?? 0);
+      const explained = resolveWithReasons(spec.method, user, fromData, imageSize ?? 0).choices;
+      const choices = backbone ? { ...explained, backbone } : explained;
       const decidedAtStart = [
-        ...(profile ? [] : dataDecided),
-        ...(imageSize === undefined ? ['imageSize'] : []),
-        ...(user.seed === undefined ? ['seed'] : []),
+        ...new Set([
+          ...(profile ? [] : dataDecided),
+          ...(imageSize === undefined ? ['imageSize'] : []),
+          ...(user.seed === undefined ? ['seed'] : []),
+        ]),
       ];
       const resolved = Object.fromEntries(Object.entries(choices).filter(([k]) => !decidedAtStart.includes(k)));
       return { resolvedHyperparameters: resolved, decidedAtStart };

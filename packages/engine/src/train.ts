@@ -13,7 +13,7 @@ import { onnxPrefixRunnerSpec } from '@graft/onnx';
 import type { ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
 import type { ResolvedHyperparameters } from './methods/hyperparameters.ts';
-import { dataAwareDefaults, dataBackbone, profileData, resolveWithReasons, type HyperparameterChoices } from './methods/data-aware-defaults.ts';
+import { backboneChoice, dataAwareDefaults, profileData, resolveWithReasons, type HyperparameterChoices } from './methods/data-aware-defaults.ts';
 import { seededRandom } from './methods/seeded-random.ts';
 import { stratifiedSplit } from './methods/validation-split.ts';
 import { fineTune } from './methods/fine-tune.ts';
@@ -137,9 +137,9 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   // what the data says about the values the user left out (backbone included); the user's own values always win
   const profile = await profileData(method, input.target, input.source);
   const user = input.hyperparameters ?? {};
-  const backboneChoice = input.backbone === undefined ? dataBackbone(method, profile, user) : typeof input.backbone === 'string' ? { value: input.backbone, why: 'set by you' } : undefined;
-  const backboneRef = input.backbone ?? backboneChoice!.value;
-  const registered = backboneChoice && listBackbones().find((b) => b.id === backboneChoice.value);
+  const chosenBackbone = backboneChoice(method, input.backbone, profile, user);
+  const backboneRef = input.backbone ?? chosenBackbone!.value;
+  const registered = chosenBackbone && listBackbones().find((b) => b.id === chosenBackbone.value);
   const fromData = dataAwareDefaults(method, registered, profile, user);
   const wantedSize = user.imageSize ?? fromData.imageSize?.value;
   await report(0, 'loading backbone');
@@ -147,7 +147,7 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   try {
     const resolved = resolveWithReasons(method, user, fromData, loaded.imageSize);
     const { hp } = resolved;
-    const choices: HyperparameterChoices = backboneChoice ? { ...resolved.choices, backbone: backboneChoice } : resolved.choices;
+    const choices: HyperparameterChoices = chosenBackbone ? { ...resolved.choices, backbone: chosenBackbone } : resolved.choices;
     await input.onHyperparameters?.(choices);
     const cut = hp.features === 'block_ends' ? blockFeaturesBackbone(loaded, hp.trainableBlocks) : { ...loaded, layout: null };
     log.info({ method, backbone: cut.info.id, backend, hyperparameters: choices }, 'training starts');

@@ -3,7 +3,7 @@
 // user set is never touched. The table the job shows (GET /jobs/:id resolvedHyperparameters) and the checkpoint
 // metadata both come from explainHyperparameters().
 import sharp from 'sharp';
-import type { Hyperparameters, Method } from '@graft/spec';
+import type { BackboneRef, Hyperparameters, Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './hyperparameters.ts';
 import { defaultBackboneId } from '../backbones/registry.ts';
@@ -156,6 +156,20 @@ export function dataBackbone(method: Method, profile: DataProfile, user: Hyperpa
     value: FEATURE_BACKBONE,
     why: `${profile.labelledImages} labelled images: InceptionV3's pooled block ends separate few labels better than MobileNetV2's (Fashion-MNIST 40/class: 0.812 against 0.766), and so few images afford its ~6× feature cost`,
   };
+}
+
+/**
+ * The registered backbone a job runs on, and why: the one it names, else dataBackbone's pick from the data.
+ * Undefined for a user's own model, and while the data is unknown (profile null) when the pick depends on it.
+ */
+export function backboneChoice(method: Method, backbone: BackboneRef | undefined, profile: DataProfile | null, user: Hyperparameters = {}): Choice<string> | undefined {
+  if (typeof backbone === 'string') return { value: backbone, why: 'set by you' };
+  if (backbone !== undefined) return undefined;
+  if (profile) return dataBackbone(method, profile, user);
+  // unknown data: known only when the fewest and the most labelled images pick the same backbone
+  const unknown: DataProfile = { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null };
+  const [few, many] = [0, Infinity].map((labelledImages) => dataBackbone(method, { ...unknown, labelledImages }, user));
+  return few.value === many.value ? few : undefined;
 }
 
 /**

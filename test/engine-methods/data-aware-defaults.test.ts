@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageDataset } from '@graft/datasets';
 import { listBackbones } from '../../packages/engine/src/backbones/index.ts';
-import { dataAwareDefaults, dataBackbone, explainHyperparameters, type DataProfile } from '../../packages/engine/src/methods/data-aware-defaults.ts';
+import { dataAwareDefaults, dataBackbone, explainHyperparameters, medianNativeSide, type DataProfile } from '../../packages/engine/src/methods/data-aware-defaults.ts';
 import { resolveHyperparameters } from '../../packages/engine/src/methods/hyperparameters.ts';
 import { train } from '../../packages/engine/src/train.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
@@ -126,4 +126,13 @@ test('fine_tune with linearProbeFirst starts from the linear probe and still lea
   } finally {
     m.dispose();
   }
+});
+
+test('the native side of a 28/64 px mix is the same whatever order the images come in (every recorded size counts)', async () => {
+  // as an upload lists them: sorted by name, so 0.png, 1.jpg, 10.png, 100.png … no longer alternate
+  const items = Array.from({ length: 1200 }, (_, i) => ({ file: `digit_${i % 10}/${i}.${i % 2 ? 'jpg' : 'png'}`, label: null, width: i % 2 ? 64 : 28, height: i % 2 ? 64 : 28 }));
+  const byName = [...items].sort((a, b) => (a.file < b.file ? -1 : 1));
+  assert.equal(await medianNativeSide(items), 46);
+  assert.equal(await medianNativeSide(byName), 46);
+  assert.deepEqual(dataAwareDefaults('domain_adaptation', mobilenet, profile(await medianNativeSide(byName))).imageSize?.value, 64);
 });

@@ -14,7 +14,7 @@ export const DatasetSummary = Type.Object({
   images: Type.Integer({ description: 'Usable images.' }),
   unlabelled: Type.Integer({ description: 'Usable images without a class (fine as a domain_adaptation target).' }),
   classes: Type.Array(Type.Object({ label: Type.String(), images: Type.Integer() })),
-  medianSide: Type.Union([Type.Number(), Type.Null()], { description: "Median of the images' shorter sides in pixels (from a sample of headers), null when unknown." }),
+  medianSide: Type.Union([Type.Number(), Type.Null()], { description: "Median of the images' shorter sides in pixels (all their recorded sizes), null when unknown." }),
   skipped: Type.Array(Type.Object({ entry: Type.String(), reason: Type.String() }), { description: 'Entries a job ignores, with the reason.' }),
 });
 export type DatasetSummary = Static<typeof DatasetSummary>;

@@ -35,18 +35,23 @@ interface BackboneSizes {
 /** Images whose header is read when the dataset did not record sizes: a median needs no more. */
 const SIZE_SAMPLE = 64;
 
-/** Shorter sides of a sample of the images (at most SIZE_SAMPLE), from the recorded sizes or, failing those, their headers. */
+/**
+ * Shorter sides of the images: every recorded size, and for images without one the headers of a sample (at most
+ * SIZE_SAMPLE). All the recorded ones, not a sample: a sample of a list sorted by file name depends on the names,
+ * and on a 28/64 px mix it swung the median (and with it DANN's image size) between two runs of the same images.
+ */
 export async function sampleNativeSides(items: DatasetItem[]): Promise<number[]> {
-  const step = Math.max(1, Math.floor(items.length / SIZE_SAMPLE));
-  const sample = items.filter((_, i) => i % step === 0).slice(0, SIZE_SAMPLE);
-  const sides = await Promise.all(
+  const recorded = items.flatMap((it) => (it.width && it.height ? [Math.min(it.width, it.height)] : []));
+  const unsized = items.filter((it) => !(it.width && it.height));
+  const step = Math.max(1, Math.floor(unsized.length / SIZE_SAMPLE));
+  const sample = unsized.filter((_, i) => i % step === 0).slice(0, SIZE_SAMPLE);
+  const read = await Promise.all(
     sample.map(async (it) => {
-      if (it.width && it.height) return Math.min(it.width, it.height);
       const meta = await sharp(it.data ?? it.file).metadata().catch(() => null);
       return meta?.width && meta.height ? Math.min(meta.width, meta.height) : null;
     }),
   );
-  return sides.filter((s): s is number => s !== null);
+  return [...recorded, ...read.filter((s): s is number => s !== null)];
 }
 
 /** The median of some sides, or null when there are none. */

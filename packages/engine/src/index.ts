@@ -21,5 +21,5 @@ export {
 export { train, type TrainInput, type TrainedModel, type EngineLogger } from './train.ts';
 export { loadCheckpoint, saveCheckpoint, buildServedModel, exportMetadata, type ModelMetadata } from './checkpoint/index.ts';
 export { resolveHyperparameters, defaultImageSize, type ResolvedHyperparameters } from './methods/hyperparameters.ts';
-export { explainHyperparameters, dataAwareDefaults, backboneChoice, resolveWithReasons, profileRoles, sampleNativeSides, medianSide, type DataProfile, type HyperparameterChoices, type Choice } from './methods/data-aware-defaults.ts';
+export { explainHyperparameters, dataAwareDefaults, backboneChoice, unknownProfile, resolveWithReasons, profileRoles, sampleNativeSides, medianSide, type DataProfile, type HyperparameterChoices, type Choice } from './methods/data-aware-defaults.ts';
 export { evaluate, accuracy, confusionMatrix, perClassMetrics, macroF1, topKAccuracy } from './metrics/index.ts';

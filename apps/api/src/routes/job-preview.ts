@@ -3,7 +3,7 @@
 // (the worker resolves them again from the data when the job starts, and GET /jobs/:id shows that record);
 // what depends on data given by URL is named as settled at start rather than guessed.
 import { ErrorBody, JobPreview, JobSpec, type DatasetRef, type Hyperparameters } from '@graft/spec';
-import { backboneChoice, dataAwareDefaults, listBackbones, medianSide, profileRoles, resolveWithReasons, type DataProfile } from '@graft/engine';
+import { backboneChoice, dataAwareDefaults, listBackbones, unknownProfile, medianSide, profileRoles, resolveWithReasons, type DataProfile } from '@graft/engine';
 import { ref, type RoutePlugin } from '../schemas.ts';
 import { checkJobSpec } from '../job-spec-checks.ts';
 import type { DatasetSummaries, SummaryFacts } from '../dataset-summaries.ts';
@@ -51,10 +51,9 @@ const jobPreview: RoutePlugin<{ summaries: DatasetSummaries }> = async (app, { s
       // the backbone the job would load, as train() picks it
       const backbone = backboneChoice(spec.method, spec.backbone, profile, user);
       const registered = backbone && backbones.find((b) => b.id === backbone.value);
-      const unknown = { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null };
       // which values the data decides does not depend on the data itself, only on what the user left out
       const dataDecided = [
-        ...Object.keys(dataAwareDefaults(spec.method, spec.backbone === undefined ? backbones[0] : registered, unknown, user)),
+        ...Object.keys(dataAwareDefaults(spec.method, spec.backbone === undefined ? backbones[0] : registered, unknownProfile, user)),
         ...(spec.backbone === undefined && !backboneChoice(spec.method, undefined, null, user) ? ['backbone'] : []),
       ];
       const fromData = profile ? dataAwareDefaults(spec.method, registered, profile, user) : {};

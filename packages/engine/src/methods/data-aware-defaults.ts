@@ -163,6 +163,9 @@ export function dataBackbone(method: Method, profile: DataProfile, user: Hyperpa
   };
 }
 
+/** A profile that says nothing of the data: which values the data decides depends only on what the user left out. */
+export const unknownProfile: Readonly<DataProfile> = { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null };
+
 /**
  * The registered backbone a job runs on, and why: the one it names, else dataBackbone's pick from the data.
  * Undefined for a user's own model, and while the data is unknown (profile null) when the pick depends on it.
@@ -172,8 +175,7 @@ export function backboneChoice(method: Method, backbone: BackboneRef | undefined
   if (backbone !== undefined) return undefined;
   if (profile) return dataBackbone(method, profile, user);
   // unknown data: known only when the fewest and the most labelled images pick the same backbone
-  const unknown: DataProfile = { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null };
-  const [few, many] = [0, Infinity].map((labelledImages) => dataBackbone(method, { ...unknown, labelledImages }, user));
+  const [few, many] = [0, Infinity].map((labelledImages) => dataBackbone(method, { ...unknownProfile, labelledImages }, user));
   return few.value === many.value ? few : undefined;
 }
 

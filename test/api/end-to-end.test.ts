@@ -57,6 +57,12 @@ test('an uploaded ImageFolder zip trains: queued -> running -> succeeded, epochs
   assert.ok(Number.isInteger(served) && served >= 0 && served <= 2, `servedEpoch ${served}`);
   if (valLosses.includes(null)) assert.equal(served, 2);
   else if (served > 0) assert.equal(valLosses[served - 1], Math.min(...(valLosses as number[])));
+  // no validation set given: the probe, when served, is refitted on all 16 labelled images; trained epochs are not
+  const heldOut = metrics.evaluation.confusionMatrix.matrix.flat().reduce((a: number, b: number) => a + b, 0);
+  const split = !valLosses.includes(null);
+  const refit = served === 0 && split;
+  assert.deepEqual({ ...metrics.evaluation.servedFit, C: undefined }, { images: refit || !split ? 16 : 16 - heldOut, refit, C: undefined }, JSON.stringify(metrics.evaluation.servedFit));
+  assert.equal(typeof metrics.evaluation.servedFit.C, refit ? 'number' : 'undefined');
   // where the time went, stage by stage in order
   const stages = metrics.stages.map((st: { stage: string }) => st.stage);
   for (const st of ['queued', 'dataset: download', 'dataset: extract and check', 'features', 'training', 'evaluating', 'saving']) assert.ok(stages.includes(st), `${st} in ${stages}`);

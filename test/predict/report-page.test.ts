@@ -65,6 +65,16 @@ test('the report says which epoch the served model holds when it is not the last
   assert.doesNotMatch(page(), /served model/);
 });
 
+test('the report says when the served model is the probe refitted on every labelled image, not the one scored', () => {
+  const epochs = [{ epoch: 1, loss: 0.5, accuracy: 0.9, valLoss: 0.6, valAccuracy: 0.8 }];
+  const evaluation = { split: 'validation', accuracy: 0.8, macroF1: 0.8, perClass: [], confusionMatrix: { labels: ['a', 'b'], matrix: [[3, 1], [1, 5]] }, topK: {} };
+  const page = (servedEpoch: number, refit: boolean) =>
+    renderReportPage(job, { jobId: 'j1', status: 'succeeded', epochs, evaluation: { ...evaluation, servedEpoch, servedFit: { images: 50, refit } }, stages: [] });
+  assert.match(page(1, true), /served model<\/dt><dd>refitted on all 50 labelled images; the scores above are of the fit without the 10 held-out images/);
+  assert.match(page(0, true), /served model<\/dt><dd>the starting linear probe \(no epoch beat it on the validation loss\), refitted on all 50 labelled images/);
+  assert.doesNotMatch(page(1, false), /served model/);
+});
+
 test('the stage times are shown with their share of the whole', () => {
   const stages = [
     { stage: 'queued', seconds: 0.5 },

@@ -27,10 +27,12 @@ function ConfusionMatrix({ labels, matrix }) {
 }
 
 export function EvaluationView({ evaluation }) {
-  const { split, accuracy, macroF1, topK, perClass, confusionMatrix } = evaluation;
+  const { split, accuracy, macroF1, topK, perClass, confusionMatrix, servedFit } = evaluation;
+  const heldOut = confusionMatrix.matrix.flat().reduce((a, b) => a + b, 0);
   return html`
     <section aria-labelledby="eval-title">
       <h2 id="eval-title">Evaluation <span class="muted small">on the ${split} split</span></h2>
+      ${servedFit?.refit && html`<p class="muted small" data-testid="served-refit">The served model was then refitted on all ${servedFit.images} labelled images; these scores are of the fit without the ${heldOut} held-out images they were measured on.</p>`}
       <dl class="scores">
         <div><dt>Accuracy</dt><dd data-testid="eval-accuracy">${percent(accuracy, 1)}</dd></div>
         <div><dt>Macro F1</dt><dd>${fixed(macroF1)}</dd></div>

@@ -10,7 +10,7 @@ import { blockFeaturesBackbone, splitPrefixRows, type PrefixRowLayout } from './
 import { leasePrefixPool, openPrefixPool, poolThreads, prefixPoolBytes, type PrefixActivations } from './activations/index.ts';
 import { dropUndecodable, keepItems, skipUndecodable } from './activations/undecodable-rows.ts';
 import { onnxPrefixRunnerSpec } from '@graft/onnx';
-import type { ExampleSet } from './methods/example-set.ts';
+import { joinedPlainViews, type ExampleSet } from './methods/example-set.ts';
 import type { MethodInput, MethodResult, TransferMethod } from './methods/method.ts';
 import type { ResolvedHyperparameters } from './methods/hyperparameters.ts';
 import { backboneChoice, dataAwareDefaults, profileData, resolveWithReasons, type HyperparameterChoices } from './methods/data-aware-defaults.ts';
@@ -285,11 +285,23 @@ async function trainOnBackbone(
     result = await methods[method](methodInput);
     await report(PROGRESS.training, 'evaluating');
     const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize);
-    evaluation = { ...evaluate(probabilities, evalSet.labels!, labels, splitName), servedEpoch: result.servedEpoch };
+    // no validation set given: the held-out part has now scored the model fitted without it (the evaluation); a
+    // served probe is then refitted at its chosen C on every labelled image (scikit-learn's LogisticRegressionCV
+    // refit), and the evaluation says so. A validation set the user gives is never trained on.
+    const refit = !!(result.refit && validation && !input.validation);
+    if (refit) {
+      await report(PROGRESS.training, 'refitting');
+      await result.refit!.fit(joinedPlainViews(train, validation!)).catch((err) => {
+        result.head.dispose();
+        throw err;
+      });
+    }
+    const servedFit = { images: train.count + (refit ? validation!.count : 0), refit, ...(refit ? { C: result.refit!.C } : {}) };
+    evaluation = { ...evaluate(probabilities, evalSet.labels!, labels, splitName), servedEpoch: result.servedEpoch, servedFit };
   } finally {
     await suffixRunner.dispose();
   }
-  log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1, servedEpoch: evaluation.servedEpoch }, 'evaluation');
+  log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1, servedEpoch: evaluation.servedEpoch, servedFit: evaluation.servedFit }, 'evaluation');
 
   const model = buildServedModel(backbone.model, suffix, result.head);
   const metadata: ModelMetadata = {

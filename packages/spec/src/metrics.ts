@@ -42,6 +42,19 @@ export const Evaluation = Type.Object(
           "The epoch whose weights the served model holds (early stopping keeps the best on the validation loss); 0: the starting model, the linear probe the head began as, which no epoch beat. feature_extraction's one epoch is its fit. Absent on jobs evaluated before it was recorded.",
       }),
     ),
+    servedFit: Type.Optional(
+      Type.Object(
+        {
+          images: Type.Integer({ minimum: 0, description: 'Labelled images of the task (the source domain for domain_adaptation) that the served model was fitted on.' }),
+          refit: Type.Boolean({
+            description:
+              "true: no validation set was given, so a part of the labelled images was held out; this evaluation scores the model fitted WITHOUT them. The served model is that linear probe (feature_extraction's, or LP-FT's when servedEpoch is 0) refitted with the same C on every labelled image, the held-out ones included (scikit-learn's LogisticRegressionCV refit): more data, not scored here. A validation set you give is never trained on.",
+          }),
+          C: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "With refit: the probe's inverse L2 strength (scikit-learn's C), chosen by cross-validation on the training part and kept for the refit." })),
+        },
+        { description: 'What the served model was fitted on. Absent on jobs evaluated before it was recorded.' },
+      ),
+    ),
   },
   { $id: 'Evaluation' },
 );
@@ -49,7 +62,7 @@ export type Evaluation = Static<typeof Evaluation>;
 
 export const StageTime = Type.Object(
   {
-    stage: Type.String({ description: "'queued', 'dataset: download', 'dataset: extract and check', 'features', 'training', 'evaluating', 'saving' …" }),
+    stage: Type.String({ description: "'queued', 'dataset: download', 'dataset: extract and check', 'features', 'training', 'evaluating', 'refitting', 'saving' …" }),
     seconds: Type.Number({ minimum: 0, description: 'wall-clock time the stage took' }),
   },
   { $id: 'StageTime' },

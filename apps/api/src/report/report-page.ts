@@ -49,8 +49,15 @@ export function renderReportPage(job: JobView, metrics: MetricsView): string {
   if (ev) {
     facts.push([`accuracy (${ev.split})`, formatNumber(ev.accuracy)], ['macro-F1', formatNumber(ev.macroF1)]);
     // a user reading falling validation curves should see that the model served is not the last epoch's
-    if (ev.servedEpoch === 0) facts.push(['served model', 'the starting linear probe (no epoch beat it on the validation loss)']);
-    else if (ev.servedEpoch !== undefined && ev.servedEpoch !== metrics.epochs.length) facts.push(['served model', `epoch ${ev.servedEpoch} (the lowest validation loss)`]);
+    const served: string[] = [];
+    if (ev.servedEpoch === 0) served.push('the starting linear probe (no epoch beat it on the validation loss)');
+    else if (ev.servedEpoch !== undefined && ev.servedEpoch !== metrics.epochs.length) served.push(`epoch ${ev.servedEpoch} (the lowest validation loss)`);
+    // the scores above are of the fit before the refit: a user must not read them as the served model's own
+    if (ev.servedFit?.refit) {
+      const heldOut = ev.confusionMatrix.matrix.flat().reduce((a, b) => a + b, 0);
+      served.push(`refitted on all ${ev.servedFit.images} labelled images; the scores above are of the fit without the ${heldOut} held-out images they were measured on`);
+    }
+    if (served.length) facts.push(['served model', served.join(', ')]);
     for (const [k, v] of Object.entries(ev.topK)) facts.push([`top-${k} accuracy`, formatNumber(v)]);
   }
   if (job.error) facts.push(['error', `${job.error.code}: ${job.error.message}`]);

@@ -40,6 +40,22 @@ export function batchLabels(set: ExampleSet, indices: ArrayLike<number>, numClas
   return tf.tensor2d(buf, [indices.length, numClasses]);
 }
 
+/** View 0 of two labelled sets of one layout, `a`'s examples then `b`'s: what a linear probe reads of both. */
+export function joinedPlainViews(a: ExampleSet, b: ExampleSet): ExampleSet {
+  const join = <T extends Float32Array | Int32Array>(x: T, y: T): T => {
+    const out = new (x.constructor as new (n: number) => T)(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    views: [join(a.views[0], b.views[0])],
+    shape: a.shape,
+    count: a.count + b.count,
+    labels: join(a.labels!, b.labels!),
+    ...(a.side && b.side ? { side: { views: [join(a.side.views[0], b.side.views[0])], dim: a.side.dim } } : {}),
+  };
+}
 
 /** The side features [indices.length, dim] of a batch (same views as batchInputs), or null when the set has none. */
 export function batchSide(set: ExampleSet, indices: ArrayLike<number>, viewOf: (i: number) => number = () => 0): tf.Tensor2D | null {

@@ -1,24 +1,18 @@
 // feature_extraction: the backbone stays frozen (Φ); a linear classifier (multinomial logistic regression or a
 // one-vs-rest linear SVM) with L2 is fitted to convergence on standardised pooled features (linear-probe.ts),
 // min L_c(θ_c, Φ(D_t)), and served as one Dense layer with the standardisation folded into its weights.
-import * as tf from '@tensorflow/tfjs';
 import type { EpochMetrics } from '@graft/spec';
 import type { MethodInput, MethodResult } from './method.ts';
-import { LayerStack } from './heads.ts';
 import { logisticLoss } from './logistic-regression.ts';
 import { squaredHingeLoss } from './linear-svm.ts';
 import { classifierForward, lossAndAccuracy, validationMetrics } from './classifier-forward.ts';
-import { fitLinearProbe, setHeadWeights } from './linear-probe.ts';
+import { linearProbeHead } from './linear-probe.ts';
 
 export async function featureExtraction(input: MethodInput): Promise<MethodResult> {
   const { runner, train, validation, numClasses: k, hp, rand } = input;
   const loss = hp.classifier === 'svm' ? squaredHingeLoss : logisticLoss;
-  const probe = await fitLinearProbe(runner, train, k, { loss, validation, batchSize: hp.batchSize, rand, signal: input.signal, onProgress: input.onProgress });
-  const { d, C, fit } = probe;
-  const dense = tf.layers.dense({ name: 'graft_head', units: k });
-  // built through a forward pass so its weights are saved as graft_head/kernel, which model.json names
-  const head = LayerStack.built([dense], d);
-  setHeadWeights(head, probe);
+  const { head, probe, refit } = await linearProbeHead(runner, train, k, { loss, validation, batchSize: hp.batchSize, rand, signal: input.signal, onProgress: input.onProgress });
+  const { C, fit } = probe;
   const forward = classifierForward(runner, head);
   const trainScore = await lossAndAccuracy(train, forward, hp.batchSize);
   const val = await validationMetrics(validation, forward, hp.batchSize);
@@ -31,5 +25,5 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     extra: { C, folds: probe.folds, heldOutImages: probe.heldOutImages, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
   };
   await input.onEpoch?.(epoch);
-  return { epochs: [epoch], head, servedEpoch: epoch.epoch };
+  return { epochs: [epoch], head, servedEpoch: epoch.epoch, refit };
 }

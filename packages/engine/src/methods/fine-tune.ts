@@ -17,15 +17,16 @@ export async function fineTune(input: MethodInput): Promise<MethodResult> {
   const probe = { batchSize: hp.batchSize, rand, signal: input.signal };
   const seed = childSeed(rand);
   const blockEnds = hp.features === 'block_ends';
-  const { head, l2 } = blockEnds
+  const { head, l2, refit } = blockEnds
     ? await standardisedHeadFor('graft_head', runner, train, numClasses, seed, hp.linearProbeFirst, probe)
-    : { head: softmaxHead('graft_head', featureDim, numClasses, seed), l2: 0 };
-  if (hp.linearProbeFirst && !blockEnds) await startFromLinearProbe(runner, head, train, numClasses, probe);
+    : { head: softmaxHead('graft_head', featureDim, numClasses, seed), l2: 0, refit: undefined };
+  const refitProbe = hp.linearProbeFirst && !blockEnds ? await startFromLinearProbe(runner, head, train, numClasses, probe) : refit;
   const forward = classifierForward(runner, head);
   let batches: Int32Array[] = [];
   let viewOf = new Int32Array(train.count);
   return trainGradientMethod(input, {
     startsFromProbe: hp.linearProbeFirst,
+    refitProbe,
     served: head,
     stepsPerEpoch: Math.ceil(train.count / hp.batchSize),
     beginEpoch: () => {

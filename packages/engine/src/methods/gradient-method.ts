@@ -2,6 +2,7 @@
 // method's heads learn under the two-rate optimiser inside the one training loop; the served head is returned,
 // auxiliary heads (source head, domain discriminator) and optimiser state are freed on every path.
 import type { LayerStack } from './heads.ts';
+import type { ProbeRefit } from './linear-probe.ts';
 import type { MethodInput, MethodResult } from './method.ts';
 import { earlyStoppingPatience } from './hyperparameters.ts';
 import { TwoRateOptimizer, type UpdateRule } from './two-rate-optimizer.ts';
@@ -14,6 +15,8 @@ export interface GradientMethodPlan extends Pick<TrainingLoopOptions, 'stepsPerE
   auxiliary?: LayerStack;
   /** the heads start as linear probes (LP-FT): the untrained state competes as epoch 0 */
   startsFromProbe?: boolean;
+  /** the served head's probe refit, valid while early stopping serves epoch 0 (the probe, blocks untouched) */
+  refitProbe?: ProbeRefit;
   /** 'adam' unless the method needs another (DANN: 'annealed-sgd') */
   updateRule?: UpdateRule;
   step(optimizer: TwoRateOptimizer, epoch: number, step: number, progress: number): ReturnType<TrainingLoopOptions['step']>;
@@ -40,7 +43,7 @@ export async function trainGradientMethod(input: MethodInput, plan: GradientMeth
       onProgress: input.onProgress,
       onEpoch: input.onEpoch,
     });
-    return { epochs, head: plan.served, servedEpoch: bestEpoch };
+    return { epochs, head: plan.served, servedEpoch: bestEpoch, refit: bestEpoch === 0 ? plan.refitProbe : undefined };
   } catch (err) {
     plan.served.dispose();
     throw err;

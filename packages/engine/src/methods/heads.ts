@@ -69,12 +69,18 @@ export function domainDiscriminator(name: string, inputDim: number, hidden: numb
  * alike, and a linear probe fitted on the standardised features (LP-FT) is the Dense's start as it is.
  */
 export function standardisedSoftmaxHead(name: string, mean: Float32Array, scale: Float32Array, numClasses: number, seed: number): LayerStack {
-  const epsilon = 1e-6;
-  const standardise = tf.layers.batchNormalization({ name: `${name}_standardise`, epsilon, trainable: false });
+  const standardise = tf.layers.batchNormalization({ name: `${name}_standardise`, epsilon: STANDARDISE_EPSILON, trainable: false });
   const stack = LayerStack.built([standardise, dense(name, numClasses, seed)], mean.length);
+  setStandardisation(stack, mean, scale);
+  return stack;
+}
+
+const STANDARDISE_EPSILON = 1e-6;
+
+/** Sets a standardised head's frozen BatchNormalization to (x − mean) / scale. */
+export function setStandardisation(head: LayerStack, mean: Float32Array, scale: Float32Array): void {
   const d = mean.length;
   tf.tidy(() =>
-    standardise.setWeights([tf.ones([d]), tf.zeros([d]), tf.tensor1d(mean), tf.tensor1d(Float32Array.from(scale, (s) => Math.max(0, s * s - epsilon)))]),
+    head.layers[0].setWeights([tf.ones([d]), tf.zeros([d]), tf.tensor1d(mean), tf.tensor1d(Float32Array.from(scale, (s) => Math.max(0, s * s - STANDARDISE_EPSILON)))]),
   );
-  return stack;
 }

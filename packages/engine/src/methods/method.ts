@@ -3,6 +3,7 @@
 import type { EpochMetrics } from '@graft/spec';
 import type { ExampleSet } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
+import type { ProbeRefit } from './linear-probe.ts';
 import type { ResolvedHyperparameters } from './hyperparameters.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
@@ -36,6 +37,11 @@ export interface MethodResult {
   head: LayerStack;
   /** the epoch whose weights `head` (and the trained blocks) hold: 0 the starting probe */
   servedEpoch: number;
+  /**
+   * set while `head` is a linear probe on features the run leaves as they were (feature_extraction's; LP-FT's
+   * when no epoch beat it): train() refits it on every labelled image once the held-out part has scored it
+   */
+  refit?: ProbeRefit;
 }
 
 export type TransferMethod = (input: MethodInput) => Promise<MethodResult>;

@@ -20,10 +20,9 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
     const seed = childSeed(rand);
     if (hp.features === 'block_ends') return standardisedHeadFor(name, runner, set, k, seed, hp.linearProbeFirst, probe);
     const head = softmaxHead(name, featureDim, k, seed);
-    if (hp.linearProbeFirst) await startFromLinearProbe(runner, head, set, k, probe);
-    return { head, l2: 0 };
+    return { head, l2: 0, refit: hp.linearProbeFirst ? await startFromLinearProbe(runner, head, set, k, probe) : undefined };
   };
-  const { head: targetHead, l2: targetL2 } = await newHead('graft_head', train, numClasses);
+  const { head: targetHead, l2: targetL2, refit } = await newHead('graft_head', train, numClasses);
   const { head: sourceHead, l2: sourceL2 } = await newHead('graft_source_head', source.set, source.numClasses).catch((err) => {
     targetHead.dispose();
     throw err;
@@ -35,6 +34,7 @@ export async function multiTask(input: MethodInput): Promise<MethodResult> {
   let sBatches: Int32Array[] = [];
   return trainGradientMethod(input, {
     startsFromProbe: hp.linearProbeFirst,
+    refitProbe: refit,
     served: targetHead,
     auxiliary: sourceHead,
     stepsPerEpoch: steps,

@@ -2,7 +2,8 @@
 // a libvips pipeline costs ~0.8 ms of CPU to decode a 28 px PNG, zlib and the row filters ~0.05 ms. Anything this
 // decoder does not vouch for returns null and goes to sharp as before, so every refusal stays libpng's own: a bad
 // CRC, a truncated or over-long zlib stream, an unknown chunk, a size above the pixel limit.
-import { crc32, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
+import { pngChunks, readIhdr } from '@graft/datasets';
 
 export interface PlainPng {
   width: number;
@@ -13,50 +14,36 @@ export interface PlainPng {
   data: Uint8Array;
 }
 
-const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-/** ancillary chunks that change no pixel libvips produces: physical size, time, plain text (with their fixed lengths) */
+/** ancillary chunks that change no pixel libvips produces, with their fixed lengths: physical size, time, plain text */
 const harmless: Record<string, number | null> = { pHYs: 9, tIME: 7, tEXt: null };
 
 /** The decoded pixels, or null when the file is anything but a plain, intact PNG of at most `maxPixels`. */
 export function decodePlainPng(bytes: Uint8Array, maxPixels: number): PlainPng | null {
-  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let width = 0;
-  let height = 0;
-  let channels: 1 | 3 = 1;
+  let header: ReturnType<typeof readIhdr> = null;
   const idat: Uint8Array[] = [];
   let idatEnded = false;
   let ended = false;
-  for (let at = 8, first = true; !ended; first = false) {
-    if (at + 12 > bytes.length) return null;
-    const length = view.getUint32(at);
-    if (length > bytes.length - at - 12) return null;
-    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
-    const start = at + 8;
-    const data = bytes.subarray(start, start + length);
-    if (crc32(bytes.subarray(at + 4, at + 8 + length)) !== view.getUint32(at + 8 + length)) return null;
-    at += 12 + length;
-    if (first !== (type === 'IHDR')) return null;
-    if (type === 'IHDR') {
-      if (length !== 13) return null;
-      width = view.getUint32(start);
-      height = view.getUint32(start + 4);
-      const [depth, colour, compression, filter, interlace] = data.subarray(8, 13);
-      if (depth !== 8 || (colour !== 0 && colour !== 2) || compression !== 0 || filter !== 0 || interlace !== 0) return null;
-      if (width === 0 || height === 0 || width * height > maxPixels) return null;
-      channels = colour === 0 ? 1 : 3;
-    } else if (type === 'IDAT') {
+  for (const chunk of pngChunks(bytes)) {
+    if (!chunk.data) return null;
+    if (!header) {
+      header = readIhdr(chunk);
+      if (!header || header.depth !== 8 || (header.colour !== 0 && header.colour !== 2) || header.interlace !== 0) return null;
+      if (header.width * header.height > maxPixels) return null;
+    } else if (chunk.type === 'IDAT') {
       if (idatEnded) return null; // IDAT chunks must follow one another
-      idat.push(data);
-    } else if (type === 'IEND') {
-      if (length !== 0 || at !== bytes.length) return null;
+      idat.push(chunk.data);
+    } else if (chunk.type === 'IEND') {
+      if (chunk.length !== 0 || chunk.end !== bytes.length) return null;
       ended = true;
     } else {
-      if (!(type in harmless) || (harmless[type] !== null && harmless[type] !== length)) return null;
+      const length = harmless[chunk.type];
+      if (length === undefined || (length !== null && length !== chunk.length)) return null;
       if (idat.length > 0) idatEnded = true;
     }
   }
-  if (idat.length === 0) return null;
+  if (!header || !ended || idat.length === 0) return null;
+  const { width, height } = header;
+  const channels = header.colour === 0 ? 1 : 3;
   const stride = width * channels;
   const expected = height * (stride + 1);
   const compressed = idat.length === 1 ? idat[0]! : Buffer.concat(idat);
@@ -69,8 +56,13 @@ export function decodePlainPng(bytes: Uint8Array, maxPixels: number): PlainPng |
   } catch {
     return null;
   }
+  const out = unfilter(raw, height, stride, channels);
+  return out && { width, height, channels, data: out };
+}
+
+/** The rows with PNG's per-row filters undone, or null for an unknown filter type. */
+function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number): Uint8Array | null {
   const out = new Uint8Array(height * stride);
-  const bpp = channels;
   for (let y = 0; y < height; y++) {
     const filterType = raw[y * (stride + 1)]!;
     const src = y * (stride + 1) + 1;
@@ -107,5 +99,5 @@ export function decodePlainPng(bytes: Uint8Array, maxPixels: number): PlainPng |
       out[row + x] = v & 0xff;
     }
   }
-  return { width, height, channels, data: out };
+  return out;
 }

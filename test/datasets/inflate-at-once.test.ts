@@ -7,12 +7,9 @@ import { makeImageFolderFiles, zipEntries } from '../support/images.ts';
 import { prepareArchive, scratch, type Scratch } from '../support/dataset-cases.ts';
 
 let s: Scratch;
-let images: Map<string, Buffer>;
-before(async () => {
-  s = await scratch();
-  images = await makeImageFolderFiles({ perClass: 3, size: 32 });
-});
+before(async () => (s = await scratch()));
 after(() => s.cleanup());
+const images = await makeImageFolderFiles({ perClass: 3, size: 32 });
 
 const onDisk = { requireLabels: true };
 const inMemory = { requireLabels: true, decodeInEngine: { maxInMemoryBytes: 64 * 1024 * 1024 } };

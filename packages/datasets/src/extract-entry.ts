@@ -114,22 +114,39 @@ export class ExtractionTarget implements ExtractResult {
     return null;
   }
 
+  /** Whether a claimed entry's bytes would stay in memory: while the in-memory budget lasts, and never labels.csv. */
+  keepsInMemory(segments: string[]): boolean {
+    return this.inMemory < this.inMemoryBytes && segments.at(-1)!.toLowerCase() !== 'labels.csv';
+  }
+
+  /** Keeps an entry already decompressed whole (`keepsInMemory` said so), counted against the byte budget. */
+  keep(bytes: Buffer, segments: string[]): void {
+    this.written.add(bytes.length);
+    // its own (unpooled) memory: an image handed to a worker thread is copied with its whole backing buffer
+    let own = bytes;
+    if (bytes.byteLength !== bytes.buffer.byteLength) bytes.copy((own = Buffer.allocUnsafeSlow(bytes.length)));
+    this.store(own, segments.join('/'));
+  }
+
+  private store(bytes: Buffer, rel: string): void {
+    // the budget is checked before an entry, so it can be overrun by one entry; beyond it, entries go to disk
+    this.inMemory += bytes.length;
+    this.contents.set(rel, bytes);
+    this.files.push(rel);
+  }
+
   /** Writes a claimed entry's bytes (to memory while the budget lasts, else to disk); budget and stream errors propagate. */
   async write(source: Readable | AsyncIterable<Buffer>, segments: string[]): Promise<void> {
     const rel = segments.join('/');
-    if (this.inMemory < this.inMemoryBytes && segments.at(-1)!.toLowerCase() !== 'labels.csv') {
+    if (this.keepsInMemory(segments)) {
       const chunks: Buffer[] = [];
       await pipeline(source, this.written.meter(), async (metered: AsyncIterable<Buffer>) => {
         for await (const chunk of metered) chunks.push(chunk);
       }, { signal: this.writes.signal });
-      // its own (unpooled) memory: an image handed to a worker thread is copied with its whole backing buffer
       const bytes = Buffer.allocUnsafeSlow(chunks.reduce((a, c) => a + c.length, 0));
       let at = 0;
       for (const c of chunks) at += c.copy(bytes, at);
-      // the budget is checked before an entry, so it can be overrun by one entry; beyond it, entries go to disk
-      this.inMemory += bytes.length;
-      this.contents.set(rel, bytes);
-      this.files.push(rel);
+      this.store(bytes, rel);
       return;
     }
     const target = path.join(this.destDir, ...segments);

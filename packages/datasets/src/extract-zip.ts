@@ -1,6 +1,7 @@
 // Unpacks a zip with yauzl, one entry at a time (lazyEntries), validating every name before anything is written.
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { throwIfCancelled } from './cancellation.ts';
 import { archiveError, entrySegments, linkError, tooManyEntries, type ExtractionTarget } from './extract-entry.ts';
@@ -12,11 +13,19 @@ import { archiveError, entrySegments, linkError, tooManyEntries, type Extraction
  */
 const IN_MEMORY_ARCHIVE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * An entry kept in memory that declares at most this many bytes is inflated in one synchronous call from the
+ * archive's bytes: a stream per entry costs ~0.6 ms of CPU, most of a small image's extraction. Whatever that
+ * call cannot vouch for (other sizes than declared, bad data, bytes after the deflate stream) is read again
+ * through yauzl's stream, whose checks and errors stay the only ones a user sees.
+ */
+const INFLATE_AT_ONCE_BYTES = 1024 * 1024;
+
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 
 export async function extractZip(file: string, target: ExtractionTarget, signal?: AbortSignal): Promise<void> {
-  const zip = await openZip(file);
+  const { zip, bytes } = await openZip(file);
   // yauzl may report an error between our reads; keep it instead of letting it crash the process.
   let zipError: Error | undefined;
   zip.on('error', (err: Error) => (zipError ??= err));
@@ -49,7 +58,9 @@ export async function extractZip(file: string, target: ExtractionTarget, signal?
         });
         continue;
       }
-      await target.write(await openEntry(zip, entry), segments);
+      const whole = bytes && target.keepsInMemory(segments) ? await inflateAtOnce(zip, bytes, entry) : null;
+      if (whole) target.keep(whole, segments);
+      else await target.write(await openEntry(zip, entry), segments);
     }
     if (zipError) throw zipError;
   } catch (err) {
@@ -59,15 +70,33 @@ export async function extractZip(file: string, target: ExtractionTarget, signal?
   }
 }
 
-async function openZip(file: string): Promise<yauzl.ZipFile> {
+/** The zip, and its bytes when it is small enough to be read whole. */
+async function openZip(file: string): Promise<{ zip: yauzl.ZipFile; bytes: Buffer | null }> {
   const options = { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false };
   const done = (resolve: (z: yauzl.ZipFile) => void, reject: (e: unknown) => void) => (err: Error | null, zip: yauzl.ZipFile) =>
     err ? reject(archiveError('zip', err)) : resolve(zip);
   if ((await stat(file)).size <= IN_MEMORY_ARCHIVE_BYTES) {
     const bytes = await readFile(file);
-    return new Promise((resolve, reject) => yauzl.fromBuffer(bytes, options, done(resolve, reject)));
+    return { zip: await new Promise((resolve, reject) => yauzl.fromBuffer(bytes, options, done(resolve, reject))), bytes };
   }
-  return new Promise((resolve, reject) => yauzl.open(file, options, done(resolve, reject)));
+  return { zip: await new Promise((resolve, reject) => yauzl.open(file, options, done(resolve, reject))), bytes: null };
+}
+
+/** A small deflated (or stored) entry's bytes, decompressed from the archive's bytes in one call; null: use the stream. */
+async function inflateAtOnce(zip: yauzl.ZipFile, bytes: Buffer, entry: yauzl.Entry): Promise<Buffer | null> {
+  if (entry.uncompressedSize > INFLATE_AT_ONCE_BYTES || entry.compressedSize > INFLATE_AT_ONCE_BYTES) return null;
+  const start = await new Promise<number | null>((resolve) =>
+    zip.readLocalFileHeader(entry, { minimal: true }, (err, header) => resolve(err ? null : header.fileDataStart)),
+  );
+  if (start === null) return null;
+  const data = bytes.subarray(start, start + entry.compressedSize);
+  if (entry.compressionMethod === 0) return data.length === entry.uncompressedSize ? data : null;
+  try {
+    const out = inflateRawSync(data, { info: true, maxOutputLength: entry.uncompressedSize + 1 }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    return out.buffer.length === entry.uncompressedSize && out.engine.bytesWritten === data.length ? out.buffer : null;
+  } catch {
+    return null;
+  }
 }
 
 function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {

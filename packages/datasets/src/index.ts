@@ -5,3 +5,4 @@ export { defaultLimits, type DatasetLimits } from './limits.ts';
 export { defaultTimeouts, type DownloadTimeouts, type OpenS3 } from './fetch-archive.ts';
 export { archiveFormatOf, type ArchiveFormat } from './archive-format.ts';
 export { undecodableReason } from './image-check.ts';
+export { pngChunks, readIhdr, type PngChunk } from './png-chunks.ts';

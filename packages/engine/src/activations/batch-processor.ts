@@ -3,8 +3,13 @@
 import { undecodableReason } from '@graft/datasets';
 import { ErrorCode, GraftError } from '@graft/spec';
 import { decodeViews } from '../preprocess/augment.ts';
-import type { ImageSource, Preprocessing } from '../preprocess/decode-image.ts';
+import { defaultMaxPixels, normalizationOf, type ImageSource, type Preprocessing } from '../preprocess/decode-image.ts';
+import { normalizePixels } from '../preprocess/normalization.ts';
+import { decodePlainPng } from '../preprocess/plain-png.ts';
+import { batchable, enlargeSquares } from '../preprocess/square-batch.ts';
 import type { PrefixRunner } from './prefix-runner.ts';
+
+const imagesPerPipeline = 8;
 
 /** What differs between the image sets one pool serves: the augmented views (and their seed). */
 export interface ViewOptions {
@@ -34,9 +39,31 @@ export function batchProcessor(runner: PrefixRunner, preprocessing: Preprocessin
   return {
     async decode(images: ImageSource[], names: string[], firstIndex: number, o: ViewOptions): Promise<DecodedBatch> {
       const undecodable: Undecodable[] = [];
-      const decoded = await Promise.all(
-        images.map((image, i) =>
-          decodeViews(image, preprocessing, { augmentViews: o.augmentViews, seed: o.seed, index: firstIndex + i, maxPixels }).catch((err: Error) => {
+      const views = Array.from({ length: o.augmentViews + 1 }, () => new Float32Array(images.length * pixels));
+      // Plain PNGs of one side smaller than the training size are enlarged together, with the same pixels
+      // (square-batch.ts); everything else, and every augmented view, takes its own pipeline.
+      const together = new Map<string, { side: number; channels: 1 | 3; at: number[]; pixels: Uint8Array[] }>();
+      const alone: number[] = [];
+      images.forEach((image, i) => {
+        const png = o.augmentViews === 0 && typeof image !== 'string' ? decodePlainPng(image, maxPixels ?? defaultMaxPixels) : null;
+        if (!png || png.width !== png.height || !batchable(png.width, s)) return alone.push(i);
+        const key = `${png.width}/${png.channels}`;
+        const group = together.get(key) ?? together.set(key, { side: png.width, channels: png.channels, at: [], pixels: [] }).get(key)!;
+        group.at.push(i);
+        group.pixels.push(png.data);
+      });
+      const norm = normalizationOf(preprocessing);
+      await Promise.all([
+        // a few pipelines a group, so that sharp's threads share a batch when a core is free (one costs ~4 ms an image at 224 px)
+        ...[...together.values()].flatMap((g) =>
+          Array.from({ length: Math.ceil(g.at.length / imagesPerPipeline) }, async (_, c) => {
+            const [from, to] = [c * imagesPerPipeline, (c + 1) * imagesPerPipeline];
+            const rgb = await enlargeSquares(g.pixels.slice(from, to), g.side, g.channels, s);
+            g.at.slice(from, to).forEach((i, k) => normalizePixels(rgb[k]!, norm, 1, views[0]!.subarray(i * pixels, (i + 1) * pixels)));
+          }),
+        ),
+        ...alone.map(async (i) => {
+          const imageViews = await decodeViews(images[i]!, preprocessing, { augmentViews: o.augmentViews, seed: o.seed, index: firstIndex + i, maxPixels }).catch((err: Error) => {
             const name = names[i];
             // a readable header with damaged data behind it is skipped; what is no image at all stays an error
             const { decoder, format } = (err instanceof GraftError && (err.details as { decoder?: string; format?: string })) || {};
@@ -45,14 +72,10 @@ export function batchProcessor(runner: PrefixRunner, preprocessing: Preprocessin
               return null;
             }
             throw err instanceof GraftError ? new GraftError(err.code, `${name}: ${err.message}`) : new GraftError(ErrorCode.internal, `${name}: ${err.message}`);
-          }),
-        ),
-      );
-      const views = Array.from({ length: o.augmentViews + 1 }, (_, v) => {
-        const batch = new Float32Array(images.length * pixels);
-        decoded.forEach((imageViews, i) => imageViews && batch.set(imageViews[v], i * pixels));
-        return batch;
-      });
+          });
+          imageViews?.forEach((v, k) => views[k]!.set(v, i * pixels));
+        }),
+      ]);
       return { views, n: images.length, undecodable };
     },
     /** Per view, the activations of the batch's images, row after row. */

@@ -3,17 +3,8 @@
 // padded cells out of its count). Without them an InceptionV3 suffix trained on TF.js, whose BatchNorm without
 // `scale` (all of InceptionV3's) has no gradient there (tensorflow/tfjs#2868): fine_tune failed.
 import type { GraphNode } from '../export/onnx-graph.ts';
-import { NoGradientRuleError, type Dims, type GradientRule } from './gradient-rules.ts';
-
-function refuse(node: GraphNode, reason: string): never {
-  throw new NoGradientRuleError(node.name, node.opType, reason);
-}
-
-function ints(node: GraphNode, name: string, fallback: number[]): number[] {
-  const a = node.attrs[name];
-  if (a === undefined) return fallback;
-  return 'ints' in a ? a.ints : refuse(node, `attribute ${name} ${JSON.stringify(a)}`);
-}
+import type { GradientRule } from './gradient-rules.ts';
+import { poolGeometry, refuse } from './max-pool-gradient.ts';
 
 function concatAxis(node: GraphNode, rank: number): number {
   const a = node.attrs.axis;
@@ -42,20 +33,6 @@ export const concatRule: GradientRule = {
   },
 };
 
-function poolGeometry(node: GraphNode, x: Dims) {
-  if (node.attrs.auto_pad) refuse(node, 'auto_pad (an input of unknown size)');
-  if (node.attrs.ceil_mode && 'i' in node.attrs.ceil_mode && node.attrs.ceil_mode.i) refuse(node, 'ceil_mode');
-  const kernel = ints(node, 'kernel_shape', []);
-  if (kernel.length !== 2) refuse(node, `a ${kernel.length}-D kernel`);
-  const strides = ints(node, 'strides', [1, 1]);
-  const pads = ints(node, 'pads', [0, 0, 0, 0]);
-  const [channels, h, w] = x.slice(1);
-  if (channels === null || h === null || w === null || x.length !== 4) refuse(node, `input ${JSON.stringify(x)}`);
-  const out = [0, 1].map((k) => Math.floor(([h, w][k] + pads[k] + pads[k + 2] - kernel[k]) / strides[k]) + 1);
-  const include = node.attrs.count_include_pad;
-  return { channels, h, w, kernel, strides, pads, out, countsPads: !!(include && 'i' in include && include.i) };
-}
-
 /** dX: dY divided by each window's count, spread back over the window by a ones-kernel depthwise ConvTranspose. */
 export const averagePoolRule: GradientRule = {
   shape(node, [x]) {
@@ -65,6 +42,8 @@ export const averagePoolRule: GradientRule = {
   grad(c) {
     const { g, node, dy } = c;
     const geo = poolGeometry(node, c.shape(node.inputs[0]));
+    const include = node.attrs.count_include_pad;
+    const countsPads = !!(include && 'i' in include && include.i);
     const [kh, kw] = geo.kernel;
     const base = `${node.name}/dX`;
     // per output cell, 1 / the number of real (or, with count_include_pad, all) input cells its window covers
@@ -72,17 +51,16 @@ export const averagePoolRule: GradientRule = {
     const covered = (o: number, k: number, size: number) => {
       const from = o * geo.strides[k] - geo.pads[k];
       const to = from + geo.kernel[k];
-      return geo.countsPads ? geo.kernel[k] : Math.min(to, size) - Math.max(from, 0);
+      return countsPads ? geo.kernel[k] : Math.min(to, size) - Math.max(from, 0);
     };
     for (let i = 0; i < geo.out[0]; i++) for (let j = 0; j < geo.out[1]; j++) inverse[i * geo.out[1] + j] = 1 / (covered(i, 0, geo.h) * covered(j, 1, geo.w));
     const scaled = g.add('Mul', [dy, g.addFloat(`${base}/inverse_count`, [1, 1, ...geo.out], inverse)], {}, base);
     const ones = g.addFloat(`${base}/ones`, [geo.channels, 1, kh, kw], new Float32Array(geo.channels * kh * kw).fill(1));
-    const outputPadding = [0, 1].map((k) => [geo.h, geo.w][k] - ((geo.out[k] - 1) * geo.strides[k] + geo.kernel[k] - geo.pads[k] - geo.pads[k + 2]));
     return [
       g.add(
         'ConvTranspose',
         [scaled, ones],
-        { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: outputPadding } },
+        { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: geo.outputPadding } },
         base,
       ),
     ];

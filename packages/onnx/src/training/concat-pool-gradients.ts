@@ -4,7 +4,7 @@
 // `scale` (all of InceptionV3's) has no gradient there (tensorflow/tfjs#2868): fine_tune failed.
 import type { GraphNode } from '../export/onnx-graph.ts';
 import type { GradientRule } from './gradient-rules.ts';
-import { poolGeometry, refuse } from './max-pool-gradient.ts';
+import { poolGeometry, poolShape, refuse, windowsBack } from './max-pool-gradient.ts';
 
 function concatAxis(node: GraphNode, rank: number): number {
   const a = node.attrs.axis;
@@ -35,10 +35,7 @@ export const concatRule: GradientRule = {
 
 /** dX: dY divided by each window's count, spread back over the window by a ones-kernel depthwise ConvTranspose. */
 export const averagePoolRule: GradientRule = {
-  shape(node, [x]) {
-    const geo = poolGeometry(node, x);
-    return [x[0], geo.channels, ...geo.out];
-  },
+  shape: poolShape,
   grad(c) {
     const { g, node, dy } = c;
     const geo = poolGeometry(node, c.shape(node.inputs[0]));
@@ -56,13 +53,6 @@ export const averagePoolRule: GradientRule = {
     for (let i = 0; i < geo.out[0]; i++) for (let j = 0; j < geo.out[1]; j++) inverse[i * geo.out[1] + j] = 1 / (covered(i, 0, geo.h) * covered(j, 1, geo.w));
     const scaled = g.add('Mul', [dy, g.addFloat(`${base}/inverse_count`, [1, 1, ...geo.out], inverse)], {}, base);
     const ones = g.addFloat(`${base}/ones`, [geo.channels, 1, kh, kw], new Float32Array(geo.channels * kh * kw).fill(1));
-    return [
-      g.add(
-        'ConvTranspose',
-        [scaled, ones],
-        { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: geo.outputPadding } },
-        base,
-      ),
-    ];
+    return [windowsBack(g, geo, scaled, ones, base)];
   },
 };

@@ -4,7 +4,7 @@
 // max, the last in row-major order takes dY, as TF.js's MaxPoolGrad does (ties are real: a ReLU-dead patch
 // gives equal outputs, its bias, at neighbouring positions). The per-tap gradients, stacked as C·K channels, go back to
 // their input positions in one grouped ConvTranspose whose kernel is one-hot per tap (overlaps add up).
-import type { GraphNode } from '../export/onnx-graph.ts';
+import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
 import { NoGradientRuleError, type Dims, type GradientRule } from './gradient-rules.ts';
 
 export function refuse(node: GraphNode, reason: string): never {
@@ -34,11 +34,20 @@ export function poolGeometry(node: GraphNode, x: Dims) {
   return { channels, h, w, kernel, strides, pads, out, outputPadding };
 }
 
+/** A 2-D pool's output shape. */
+export const poolShape: GradientRule['shape'] = (node, [x]) => {
+  const geo = poolGeometry(node, x);
+  return [x[0], geo.channels, ...geo.out];
+};
+
+/** Per-window values [n, C·m, Ho, Wo] back to the input's positions: a ConvTranspose in C groups (overlaps add up). */
+export function windowsBack(g: OnnxGraph, geo: ReturnType<typeof poolGeometry>, values: string, weight: string, base: string): string {
+  const attrs = { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: geo.outputPadding } };
+  return g.add('ConvTranspose', [values, weight], attrs, base);
+}
+
 export const maxPoolRule: GradientRule = {
-  shape(node, [x]) {
-    const geo = poolGeometry(node, x);
-    return [x[0], geo.channels, ...geo.out];
-  },
+  shape: poolShape,
   grad(c) {
     const { g, node, dy } = c;
     const geo = poolGeometry(node, c.shape(node.inputs[0]));
@@ -73,13 +82,6 @@ export const maxPoolRule: GradientRule = {
     const oneHot = new Float32Array(geo.channels * k * k);
     for (let ch = 0; ch < geo.channels; ch++) for (let t = 0; t < k; t++) oneHot[(ch * k + t) * k + t] = 1;
     const weight = g.addFloat(`${base}/taps`, [geo.channels * k, 1, kh, kw], oneHot);
-    return [
-      g.add(
-        'ConvTranspose',
-        [stacked, weight],
-        { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: geo.outputPadding } },
-        base,
-      ),
-    ];
+    return [windowsBack(g, geo, stacked, weight, base)];
   },
 };

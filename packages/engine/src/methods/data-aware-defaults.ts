@@ -82,7 +82,7 @@ const WHOLE_NETWORK_PASSES = 36_000;
 /**
  * Image passes (forward and back) through the trained blocks one default job may spend, for backbones whose
  * blocks cost far more than MobileNetV2's. InceptionV3's mixed9 + mixed10 at 224 px: 1.4 CPU-s a batch of 32
- * against MobileNetV2's 0.2 on ONNX Runtime on this 2-core machine, so 4,000 passes are ~3 min of epochs:
+ * against MobileNetV2's 0.2 on ONNX Runtime (bench/engine/suffix-step.ts --backbone), so 4,000 passes are ~3 min of epochs:
  * 5 epochs of fine_tune on 1,000 labelled images, 2 of multi_task beside 1,000 source images. Fine-tuning
  * measured no better than the probe the head starts from on few labels (early stopping serves it), so more
  * epochs would buy time, not accuracy.

@@ -1,8 +1,8 @@
 // CPU time of one fine_tune training step of the trainable suffix on ONNX Runtime (forward + backward through
-// OnnxSuffixRunner, batch 32, MobileNetV2), against another checkout's runner in the same process, interleaved
-// round by round (printed table with the ratio, not a timed test).
+// OnnxSuffixRunner, batch 32, MobileNetV2 unless --backbone), against another checkout's runner in the same
+// process, interleaved round by round (printed table with the ratio, not a timed test).
 //   node --import tsx bench/engine/suffix-step.ts [--sizes 96,224] [--blocks 2] [--threads 2] [--rounds 6]
-//     [--steps 15] [--base DIR]
+//     [--steps 15] [--base DIR] [--backbone inception_v3]
 // --base: a checkout (or `git archive REV packages/onnx/src | tar -x -C DIR` inside this checkout, which then
 // shares its node_modules) whose packages/onnx/src/training/onnx-suffix-runner.ts is the baseline.
 import path from 'node:path';
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '6' },
     steps: { type: 'string', default: '15' },
     base: { type: 'string' },
+    backbone: { type: 'string', default: 'mobilenet_v2' },
   },
 });
 
@@ -40,7 +41,7 @@ const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length
 console.log(`| size | trainable blocks | ${Object.keys(classes).join(' CPU ms/step | ')} CPU ms/step |${args.base ? ' this / base |' : ''}`);
 console.log(`|---|---|${Object.keys(classes).map(() => '---|').join('')}${args.base ? '---|' : ''}`);
 for (const size of args.sizes!.split(',').map(Number)) {
-  const backbone = await loadBackbone('mobilenet_v2', { imageSize: size });
+  const backbone = await loadBackbone(args.backbone!, { imageSize: size });
   const { suffix } = backbone.split(blocks);
   const x = tf.randomNormal([32, ...(suffix.inputs[0].shape.slice(1) as number[])]);
   const dF = tf.randomNormal([32, suffix.outputs[0].shape[1] as number]) as tf.Tensor2D;

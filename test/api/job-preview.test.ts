@@ -44,14 +44,22 @@ test('without a seed the preview says it is drawn per job; data given by URL lea
 
   // never downloaded: a preview reads uploads only
   const byUrl = await api.http.post('/jobs/preview').send({ method: 'fine_tune', dataset: { url: 'https://datasets.example/shapes.zip' }, hyperparameters: { seed: 1 } }).expect(200);
-  assert.deepEqual([...byUrl.body.decidedAtStart].sort(), ['epochs', 'imageSize', 'trainableBlocks']);
+  assert.deepEqual([...byUrl.body.decidedAtStart].sort(), ['backbone', 'epochs', 'imageSize', 'trainableBlocks']);
   for (const k of byUrl.body.decidedAtStart) assert.equal(byUrl.body.resolvedHyperparameters[k], undefined);
   assert.equal(byUrl.body.resolvedHyperparameters.batchSize.value, 32);
-  // feature_extraction's backbone depends on how many labelled images there are: by URL the job picks it
+  // the backbone of feature_extraction and fine_tune depends on how many labelled images there are: by URL the job picks it
   const feByUrl = await api.http.post('/jobs/preview').send({ method: 'feature_extraction', dataset: { url: 'https://datasets.example/shapes.zip' }, hyperparameters: { seed: 1 } }).expect(200);
   assert.deepEqual([...feByUrl.body.decidedAtStart].sort(), ['backbone', 'epochs', 'imageSize', 'trainableBlocks']);
   assert.equal(own.body.resolvedHyperparameters.backbone.value, 'inception_v3', 'on the 16 uploaded images');
-  assert.equal(byUrl.body.resolvedHyperparameters.backbone.value, 'mobilenet_v2');
+  const tuned = await api.http.post('/jobs/preview').send({ method: 'fine_tune', dataset, hyperparameters: { seed: 1 } }).expect(200);
+  assert.deepEqual(tuned.body.decidedAtStart, []);
+  assert.equal(tuned.body.resolvedHyperparameters.backbone.value, 'inception_v3', 'fine_tune on the 16 uploaded images');
+  assert.match(tuned.body.resolvedHyperparameters.backbone.why, /16 labelled images/);
+  assert.deepEqual([tuned.body.resolvedHyperparameters.imageSize.value, tuned.body.resolvedHyperparameters.trainableBlocks.value], [224, 2]);
+  // DANN's backbone does not depend on the data: known by URL too
+  const dannByUrl = await api.http.post('/jobs/preview').send({ method: 'domain_adaptation', dataset: { url: 'https://datasets.example/t.zip' }, source: { url: 'https://datasets.example/s.zip' }, hyperparameters: { seed: 1 } }).expect(200);
+  assert.ok(!dannByUrl.body.decidedAtStart.includes('backbone'));
+  assert.equal(dannByUrl.body.resolvedHyperparameters.backbone.value, 'mobilenet_v2');
 });
 
 test('a spec POST /jobs would refuse is refused alike, and so is one the engine would fail', async () => {

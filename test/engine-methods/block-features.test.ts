@@ -161,6 +161,23 @@ test('feature_extraction with neither backbone nor image size set: InceptionV3 b
   }
 });
 
+test('fine_tune on InceptionV3 trains its last 2 blocks on ONNX Runtime from the probe, and serves one model', async () => {
+  // at its smallest size (75 px) to stay cheap; the default choice of InceptionV3 at 224 px is tested in data-aware-defaults
+  const logged: string[] = [];
+  const logger = { info: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), warn: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), debug() {} };
+  const m = await train({ method: 'fine_tune', backbone: 'inception_v3', target, validation, hyperparameters: { imageSize: 75, seed: 3, epochs: 1, augment: false }, logger });
+  try {
+    assert.equal(m.metadata.backbone.id, 'inception_v3');
+    assert.deepEqual([m.metadata.hyperparameters.trainableBlocks, m.metadata.hyperparameters.linearProbeFirst], [2, true]);
+    // Concat and AveragePool (mixed9, mixed10) have gradients there: TF.js cannot train InceptionV3's scale-less BatchNorm
+    assert.ok(logged.includes('the trainable suffix runs forward and backward on ONNX Runtime'), logged.join(' | '));
+    assert.equal(m.epochs.length, 1);
+    await assertServedAgrees(m);
+  } finally {
+    m.dispose();
+  }
+});
+
 test("feature_extraction with features 'last_layer' keeps the backbone's own pooled output", async () => {
   const m = await train({ method: 'feature_extraction', target, hyperparameters: { imageSize, seed: 3, features: 'last_layer' } });
   try {

@@ -38,17 +38,41 @@ test('large images keep the 224 px cap and 2 blocks, 4 from 500 labelled images 
   assert.deepEqual([fe.imageSize?.value, fe.trainableBlocks?.value], [224, 0]);
 });
 
-test('feature_extraction on few labelled images runs on InceptionV3 unless the user names a backbone or an image size', () => {
-  const few = dataBackbone('feature_extraction', profile(28, 400));
-  assert.equal(few.value, 'inception_v3');
-  assert.match(few.why, /400 labelled images/);
-  assert.equal(dataBackbone('feature_extraction', profile(28, 1000)).value, 'inception_v3');
-  assert.equal(dataBackbone('feature_extraction', profile(28, 1001)).value, 'mobilenet_v2');
-  assert.equal(dataBackbone('feature_extraction', profile(28, 400), { imageSize: 32 }).value, 'mobilenet_v2');
-  for (const method of ['fine_tune', 'multi_task', 'domain_adaptation'] as const) assert.equal(dataBackbone(method, profile(28, 400)).value, 'mobilenet_v2', method);
-  // its native 299 px then, as for any backbone feature_extraction runs on
+test('feature_extraction, fine_tune and multi_task on few labelled images run on InceptionV3 unless the user names a backbone or an image size; DANN on MobileNetV2', () => {
+  for (const method of ['feature_extraction', 'fine_tune', 'multi_task'] as const) {
+    const few = dataBackbone(method, profile(28, 400, 10, method === 'multi_task' ? 1000 : 0));
+    assert.equal(few.value, 'inception_v3', method);
+    assert.match(few.why, /400 labelled images/, method);
+    assert.equal(dataBackbone(method, profile(28, 1000)).value, 'inception_v3', method);
+    assert.equal(dataBackbone(method, profile(28, 1001)).value, 'mobilenet_v2', method);
+    assert.equal(dataBackbone(method, profile(28, 400), { imageSize: 32 }).value, 'mobilenet_v2', method);
+  }
+  assert.match(dataBackbone('fine_tune', profile(28, 400)).why, /probe this method's head starts from/);
+  for (const n of [60, 400, 5000]) assert.equal(dataBackbone('domain_adaptation', profile(28, n, 10, n)).value, 'mobilenet_v2');
+  // feature_extraction at its native 299 px, as for any backbone it runs on; fine_tune and multi_task at the
+  // 224 px cap of the gradient methods, with the last 2 blocks (mixed9, mixed10) trainable
   const inception = listBackbones().find((b) => b.id === 'inception_v3')!;
   assert.equal(dataAwareDefaults('feature_extraction', inception, profile(28, 400)).imageSize?.value, 299);
+  for (const method of ['fine_tune', 'multi_task'] as const) {
+    const d = dataAwareDefaults(method, inception, profile(28, 400, 10, method === 'multi_task' ? 1000 : 0));
+    assert.deepEqual([d.imageSize?.value, d.trainableBlocks?.value], [224, 2], method);
+  }
+});
+
+test("epochs on InceptionV3's costly blocks follow a budget of 4,000 image passes; MobileNetV2's stay at 20 / 10", () => {
+  const inception = listBackbones().find((b) => b.id === 'inception_v3')!;
+  const epochs = (method: 'fine_tune' | 'multi_task', labelled: number, other = 0, b = inception) => dataAwareDefaults(method, b, profile(28, labelled, 10, other)).epochs!;
+  // fine_tune walks 80% of the labelled images an epoch: 320 → 12 epochs, 800 → 5
+  assert.equal(epochs('fine_tune', 400).value, 12);
+  assert.match(epochs('fine_tune', 400).why, /320 image passes per epoch through inception_v3/);
+  assert.equal(epochs('fine_tune', 1000).value, 5);
+  assert.equal(epochs('fine_tune', 100).value, 20, 'few images stay under the budget at 20');
+  // multi_task walks the larger domain in both: 2 × 1,000 source images → 2 epochs
+  assert.equal(epochs('multi_task', 400, 1000).value, 2);
+  assert.equal(epochs('multi_task', 1000, 1000).value, 2);
+  assert.equal(epochs('multi_task', 40, 5000).value, 1, 'at least one epoch');
+  assert.equal(epochs('fine_tune', 400, 0, mobilenet).value, 20);
+  assert.equal(epochs('fine_tune', 1000, 0, mobilenet).value, 10);
 });
 
 test('whole-network epochs follow a budget of image passes: DANN 30 on 600 + 600 digits, 15 on twice that, never below 10', () => {

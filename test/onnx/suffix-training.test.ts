@@ -130,6 +130,29 @@ test('MaxPool gradients (overlapping 3×3/2 windows, same and valid padding, aft
   }
 });
 
+test('Concat and AveragePool gradients (InceptionV3-style branches, same-padded 3×3/1 and valid 2×2/2 averages) match TF.js', async () => {
+  const input = tf.input({ shape: [9, 9, 4] });
+  const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed }) });
+  const conv = (x: tf.SymbolicTensor, filters: number, kernelSize: number | [number, number], name: string, seed: number) =>
+    tf.layers.conv2d({ filters, kernelSize, padding: 'same', activation: 'relu', name, ...init(seed) }).apply(x) as tf.SymbolicTensor;
+  // as in InceptionV3's mixed9/10: a 1×1 branch, a 1×3 and 3×1 pair concatenated, an average-pooled branch
+  const b1 = conv(input, 3, 1, 'cp_b1', 1);
+  const b3 = conv(input, 4, 1, 'cp_b3', 2);
+  const pair = tf.layers.concatenate({ name: 'cp_pair' }).apply([conv(b3, 2, [1, 3], 'cp_b3a', 3), conv(b3, 3, [3, 1], 'cp_b3b', 4)]) as tf.SymbolicTensor;
+  const pooled = tf.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same', name: 'cp_avg_same' }).apply(input) as tf.SymbolicTensor;
+  const bp = conv(pooled, 2, 1, 'cp_bp', 5);
+  const mixed = tf.layers.concatenate({ name: 'cp_mixed' }).apply([b1, pair, bp]) as tf.SymbolicTensor;
+  const down = tf.layers.averagePooling2d({ poolSize: 2, strides: 2, name: 'cp_avg_valid' }).apply(conv(mixed, 4, 3, 'cp_top', 6)) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(down) as tf.SymbolicTensor });
+  const images = tf.randomNormal([3, 9, 9, 4], 0, 1, 'float32', 7);
+  try {
+    await checkSuffix('concat and average pools', model, images);
+  } finally {
+    images.dispose();
+    model.dispose();
+  }
+});
+
 for (const [id, build, depths] of [['resnet50', resnet50, [2, 'all']], ['vgg16', vgg16, [2, 'all']]] as const) {
   test(`${id} (random weights, 64 px) suffixes train on ONNX Runtime with TF.js's gradients`, async () => {
     const { model, ends } = build(SIZE, 3);
@@ -151,7 +174,8 @@ for (const [id, build, depths] of [['resnet50', resnet50, [2, 'all']], ['vgg16',
 test('a suffix with an op that has no gradient rule falls back to TF.js, naming the layer', async () => {
   const input = tf.input({ shape: [8, 8, 3] });
   const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'fallback_conv' }).apply(input) as tf.SymbolicTensor;
-  const pooled = tf.layers.averagePooling2d({ poolSize: 2, name: 'fallback_pool' }).apply(conv) as tf.SymbolicTensor;
+  const other = tf.layers.conv2d({ filters: 4, kernelSize: 3, name: 'fallback_conv2' }).apply(input) as tf.SymbolicTensor;
+  const pooled = tf.layers.maximum({ name: 'fallback_max' }).apply([conv, other]) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: tf.layers.globalAveragePooling2d({}).apply(pooled) as tf.SymbolicTensor });
   const logs: { level: string; o: Record<string, unknown>; msg?: string }[] = [];
   const logger = {
@@ -161,7 +185,7 @@ test('a suffix with an op that has no gradient rule falls back to TF.js, naming 
   const runner = await createSuffixRunner(model, logger);
   assert.ok(!(runner instanceof OnnxSuffixRunner));
   const warning = logs.find((l) => l.level === 'warn');
-  assert.match(String(warning?.o.err), /AveragePool.*fallback_pool/);
+  assert.match(String(warning?.o.err), /Max.*fallback_max/);
   assert.ok(logs.some((l) => l.o.path === 'tfjs' && /runs on TF\.js/.test(l.msg ?? '')));
   // and it still trains: the fallback's gradients are TF.js's
   const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1);

@@ -28,6 +28,7 @@ export interface Choice<T> {
 export type HyperparameterChoices = { [K in keyof ResolvedHyperparameters]: Choice<ResolvedHyperparameters[K]> } & { backbone?: Choice<string> };
 
 interface BackboneSizes {
+  id: string;
   nativeImageSize: number;
   imageSizes: { min: number; max: number; multipleOf: number };
 }
@@ -78,6 +79,16 @@ const DEEPER_PER_CLASS = 500;
  */
 const WHOLE_NETWORK_PASSES = 36_000;
 
+/**
+ * Image passes (forward and back) through the trained blocks one default job may spend, for backbones whose
+ * blocks cost far more than MobileNetV2's. InceptionV3's mixed9 + mixed10 at 224 px: 1.4 CPU-s a batch of 32
+ * against MobileNetV2's 0.2 on ONNX Runtime (bench/engine/suffix-step.ts --backbone), so 4,000 passes are ~3 min of epochs:
+ * 5 epochs of fine_tune on 1,000 labelled images, 2 of multi_task beside 1,000 source images. Fine-tuning
+ * measured no better than the probe the head starts from on few labels (early stopping serves it), so more
+ * epochs would buy time, not accuracy.
+ */
+const HEAVY_BLOCK_PASSES: Record<string, number> = { inception_v3: 4000 };
+
 const gradientMethod = (m: Method) => m !== 'feature_extraction';
 
 /**
@@ -120,9 +131,10 @@ export function dataTrainableBlocks(method: Method, imageSize: number, profile: 
  * Epochs. With the whole network training, as many as a budget of image passes allows (an epoch of fine_tune
  * walks the training images once; multi_task and DANN walk the larger domain once, with a batch of each
  * domain per step), at most 20 (30 for DANN, whose adversarial game needs more steps), at least 10. With a
- * cached prefix an epoch is cheap: 20 below 1,000 labelled images, else 10. Early stopping ends most sooner.
+ * cached prefix an epoch is cheap: 20 below 1,000 labelled images, else 10, fewer on a backbone whose blocks
+ * are costly (HEAVY_BLOCK_PASSES). Early stopping ends most sooner.
  */
-export function dataEpochs(method: Method, profile: DataProfile, trainableBlocks: number | 'all' | undefined, validationSplit: number): Choice<number> {
+export function dataEpochs(method: Method, profile: DataProfile, trainableBlocks: number | 'all' | undefined, validationSplit: number, backboneId?: string): Choice<number> {
   if (method === 'feature_extraction') return { value: 10, why: 'unused: the linear classifier is fitted to convergence' };
   const max = method === 'domain_adaptation' ? 30 : 20;
   const trained = Math.round(profile.labelledImages * (1 - validationSplit));
@@ -132,34 +144,44 @@ export function dataEpochs(method: Method, profile: DataProfile, trainableBlocks
     return { value, why: `${perEpoch} image passes per epoch through the whole network: ${value} epochs keep the job near 10 min here` };
   }
   if (method === 'domain_adaptation') return { value: 30, why: 'the adversarial game needs many steps before the features align' };
-  return profile.labelledImages < 1000
+  const heavy = backboneId === undefined ? undefined : HEAVY_BLOCK_PASSES[backboneId];
+  const cap = profile.labelledImages < 1000 ? 20 : 10;
+  if (heavy !== undefined && heavy < cap * perEpoch) {
+    const value = Math.max(1, Math.floor(heavy / Math.max(1, perEpoch)));
+    return { value, why: `${perEpoch} image passes per epoch through ${backboneId}'s costly blocks: ${value} epoch${value > 1 ? 's' : ''} keep the job short, ended by early stopping` };
+  }
+  return cap === 20
     ? { value: 20, why: `${profile.labelledImages} labelled images make short epochs: up to 20, ended by early stopping` }
     : { value: 10, why: `${profile.labelledImages} labelled images: up to 10 epochs, ended by early stopping` };
 }
 
 /**
- * feature_extraction's backbone up to this many labelled images: InceptionV3 at 299 px. Its pooled block ends
- * separate few labels better than MobileNetV2's at 224 (1,000 held-out images: Fashion-MNIST 40 labels/class
- * 0.812 ± 0.002 against 0.766 ± 0.012 over 3 seeds, 100/class 0.838 against 0.804, MNIST digits 40/class 0.949
- * against 0.899), at ~6× MobileNetV2's feature CPU time (1,000 images: 136 s against 22 s), which a few hundred
- * images afford. Above it the features dominate the job and MobileNetV2 keeps it short.
+ * The backbone of feature_extraction, fine_tune and multi_task up to this many labelled images: InceptionV3. Its
+ * pooled block ends separate few labels better than MobileNetV2's (1,000 held-out images: Fashion-MNIST 40
+ * labels/class 0.812 ± 0.002 against 0.766 ± 0.012 over 3 seeds, 100/class 0.838 against 0.804, MNIST digits
+ * 40/class 0.949 against 0.899), at ~6× MobileNetV2's feature CPU time (1,000 images: 136 s against 22 s), which
+ * a few hundred images afford. fine_tune and multi_task start from that probe (LP-FT), at 224 px with the last
+ * mixed blocks trainable (Fashion-MNIST 40/class through the service: 0.819 against 0.786 on MobileNetV2).
+ * Above it the features dominate the job and MobileNetV2 keeps it short.
  */
-const FEATURE_BACKBONE_MAX_IMAGES = 1000;
-const FEATURE_BACKBONE = 'inception_v3';
+const FEW_LABELS_MAX_IMAGES = 1000;
+const FEW_LABELS_BACKBONE = 'inception_v3';
 
 /**
  * The registered backbone when the job names none. An image size set without a backbone keeps MobileNetV2:
- * sizes are a backbone's (InceptionV3 takes none below 75 px, MobileNetV2 multiples of 32).
+ * sizes are a backbone's (InceptionV3 takes none below 75 px, MobileNetV2 multiples of 32). DANN keeps
+ * MobileNetV2: it trains deep on small images (the whole network at 64 px), where InceptionV3 cannot go.
  */
 export function dataBackbone(method: Method, profile: DataProfile, user: Hyperparameters = {}): Choice<string> {
-  if (method !== 'feature_extraction') return { value: defaultBackboneId, why: 'MobileNetV2, the default: its blocks train at a fraction of the larger backbones\' cost' };
+  if (method === 'domain_adaptation') return { value: defaultBackboneId, why: 'MobileNetV2, the default: its whole network adapts at a small image size, which InceptionV3 does not take' };
   if (user.imageSize !== undefined) return { value: defaultBackboneId, why: `MobileNetV2, the default: the image size you set is read as its size` };
-  if (profile.labelledImages > FEATURE_BACKBONE_MAX_IMAGES) {
+  if (profile.labelledImages > FEW_LABELS_MAX_IMAGES) {
     return { value: defaultBackboneId, why: `${profile.labelledImages} labelled images: MobileNetV2's features cost ~6× less CPU than InceptionV3's, which would dominate the job` };
   }
+  const start = method === 'feature_extraction' ? '' : ", the probe this method's head starts from";
   return {
-    value: FEATURE_BACKBONE,
-    why: `${profile.labelledImages} labelled images: InceptionV3's pooled block ends separate few labels better than MobileNetV2's (Fashion-MNIST 40/class: 0.812 against 0.766), and so few images afford its ~6× feature cost`,
+    value: FEW_LABELS_BACKBONE,
+    why: `${profile.labelledImages} labelled images: InceptionV3's pooled block ends${start} separate few labels better than MobileNetV2's (Fashion-MNIST 40/class: ${method === 'feature_extraction' ? '0.812 against 0.766' : '0.819 against 0.786'}), and so few images afford its ~6× feature cost`,
   };
 }
 
@@ -189,7 +211,7 @@ export function dataAwareDefaults(method: Method, backbone: BackboneSizes | unde
   const imageSize = user.imageSize ?? out.imageSize?.value;
   if (user.trainableBlocks === undefined && imageSize !== undefined) out.trainableBlocks = dataTrainableBlocks(method, imageSize, profile);
   const trainableBlocks = user.trainableBlocks ?? out.trainableBlocks?.value;
-  if (user.epochs === undefined) out.epochs = dataEpochs(method, profile, trainableBlocks, user.validationSplit ?? 0.2);
+  if (user.epochs === undefined) out.epochs = dataEpochs(method, profile, trainableBlocks, user.validationSplit ?? 0.2, backbone?.id);
   return out;
 }
 

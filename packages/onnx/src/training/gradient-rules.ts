@@ -1,10 +1,11 @@
-// Reverse-mode rules for the ONNX ops the exporter emits for MobileNetV2-style networks (NCHW inside):
-// each op's static output shape and the ops that compute its inputs' gradients from its output's.
-// An op without a rule (AveragePool, Concat, …) is refused by name and the engine trains on TF.js.
+// Reverse-mode rules for the ONNX ops the exporter emits for MobileNetV2-, ResNet-, VGG- and InceptionV3-style
+// networks (NCHW inside): each op's static output shape and the ops that compute its inputs' gradients from its
+// output's. An op without a rule (Max, Mean, …) is refused by name and the engine trains on TF.js.
 import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
 import { NCHW_TO_NHWC } from '../export/layout.ts';
 import { DEPTHWISE_TAPS, depthwiseTapsRule } from './depthwise-taps.ts';
 import { maxPoolRule } from './max-pool-gradient.ts';
+import { averagePoolRule, concatRule } from './concat-pool-gradients.ts';
 
 /** A static shape; null stands for the batch dimension. */
 export type Dims = (number | null)[];
@@ -415,6 +416,8 @@ export const gradientRules: Record<string, GradientRule> = {
   Reshape: reshape,
   GlobalAveragePool: globalAveragePool,
   MaxPool: maxPoolRule,
+  AveragePool: averagePoolRule,
+  Concat: concatRule,
   Pad: pad,
   Gemm: gemm,
   Mul: mul,

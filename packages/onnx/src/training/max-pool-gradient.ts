@@ -4,20 +4,21 @@
 // max, the last in row-major order takes dY, as TF.js's MaxPoolGrad does (ties are real: a ReLU-dead patch
 // gives equal outputs, its bias, at neighbouring positions). The per-tap gradients, stacked as C·K channels, go back to
 // their input positions in one grouped ConvTranspose whose kernel is one-hot per tap (overlaps add up).
-import type { GraphNode } from '../export/onnx-graph.ts';
+import type { GraphNode, OnnxGraph } from '../export/onnx-graph.ts';
 import { NoGradientRuleError, type Dims, type GradientRule } from './gradient-rules.ts';
 
-function refuse(node: GraphNode, reason: string): never {
+export function refuse(node: GraphNode, reason: string): never {
   throw new NoGradientRuleError(node.name, node.opType, reason);
 }
 
-function ints(node: GraphNode, name: string, fallback: number[]): number[] {
+export function ints(node: GraphNode, name: string, fallback: number[]): number[] {
   const a = node.attrs[name];
   if (a === undefined) return fallback;
   return 'ints' in a ? a.ints : refuse(node, `attribute ${name} ${JSON.stringify(a)}`);
 }
 
-function geometry(node: GraphNode, x: Dims) {
+/** A 2-D pool's window geometry (NCHW input), shared with AveragePool's rule. */
+export function poolGeometry(node: GraphNode, x: Dims) {
   if (node.attrs.auto_pad) refuse(node, 'auto_pad (an input of unknown size)');
   if (node.attrs.ceil_mode && 'i' in node.attrs.ceil_mode && node.attrs.ceil_mode.i) refuse(node, 'ceil_mode');
   const kernel = ints(node, 'kernel_shape', []);
@@ -28,17 +29,28 @@ function geometry(node: GraphNode, x: Dims) {
   const [channels, h, w] = x.slice(1);
   if (channels === null || h === null || w === null || x.length !== 4) refuse(node, `input ${JSON.stringify(x)}`);
   const out = [0, 1].map((k) => Math.floor(([h, w][k] + pads[k] + pads[k + 2] - kernel[k]) / strides[k]) + 1);
-  return { channels, h, w, kernel, strides, pads, out };
+  // ConvTranspose's output_padding that gives the gradient the input's own size
+  const outputPadding = [0, 1].map((i) => [h, w][i] - ((out[i] - 1) * strides[i] + kernel[i] - pads[i] - pads[i + 2]));
+  return { channels, h, w, kernel, strides, pads, out, outputPadding };
+}
+
+/** A 2-D pool's output shape. */
+export const poolShape: GradientRule['shape'] = (node, [x]) => {
+  const geo = poolGeometry(node, x);
+  return [x[0], geo.channels, ...geo.out];
+};
+
+/** Per-window values [n, C·m, Ho, Wo] back to the input's positions: a ConvTranspose in C groups (overlaps add up). */
+export function windowsBack(g: OnnxGraph, geo: ReturnType<typeof poolGeometry>, values: string, weight: string, base: string): string {
+  const attrs = { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: geo.outputPadding } };
+  return g.add('ConvTranspose', [values, weight], attrs, base);
 }
 
 export const maxPoolRule: GradientRule = {
-  shape(node, [x]) {
-    const geo = geometry(node, x);
-    return [x[0], geo.channels, ...geo.out];
-  },
+  shape: poolShape,
   grad(c) {
     const { g, node, dy } = c;
-    const geo = geometry(node, c.shape(node.inputs[0]));
+    const geo = poolGeometry(node, c.shape(node.inputs[0]));
     const [kh, kw] = geo.kernel;
     const [pt, pl, pb, pr] = geo.pads;
     const base = `${node.name}/dX`;
@@ -70,14 +82,6 @@ export const maxPoolRule: GradientRule = {
     const oneHot = new Float32Array(geo.channels * k * k);
     for (let ch = 0; ch < geo.channels; ch++) for (let t = 0; t < k; t++) oneHot[(ch * k + t) * k + t] = 1;
     const weight = g.addFloat(`${base}/taps`, [geo.channels * k, 1, kh, kw], oneHot);
-    const outputPadding = [0, 1].map((i) => [geo.h, geo.w][i] - ((geo.out[i] - 1) * geo.strides[i] + geo.kernel[i] - geo.pads[i] - geo.pads[i + 2]));
-    return [
-      g.add(
-        'ConvTranspose',
-        [stacked, weight],
-        { kernel_shape: { ints: geo.kernel }, strides: { ints: geo.strides }, pads: { ints: geo.pads }, group: { i: geo.channels }, output_padding: { ints: outputPadding } },
-        base,
-      ),
-    ];
+    return [windowsBack(g, geo, stacked, weight, base)];
   },
 };

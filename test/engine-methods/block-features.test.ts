@@ -178,6 +178,28 @@ test('fine_tune on InceptionV3 trains its last 2 blocks on ONNX Runtime from the
   }
 });
 
+test('fine_tune by default where blocks train on TF.js (GRAFT_ONNX=off, as on a GPU worker): MobileNetV2, which TF.js can train', async () => {
+  const logged: string[] = [];
+  const logger = { info: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), warn: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), debug() {} };
+  const was = process.env.GRAFT_ONNX;
+  process.env.GRAFT_ONNX = 'off';
+  try {
+    // no backbone and no image size: on ONNX Runtime these few images would take InceptionV3
+    const m = await train({ method: 'fine_tune', target, validation, hyperparameters: { seed: 3, epochs: 1, trainableBlocks: 1, augment: false }, logger });
+    try {
+      assert.equal(m.metadata.backbone.id, 'mobilenet_v2');
+      assert.match(m.metadata.resolvedHyperparameters!.backbone!.why, /TF\.js/);
+      assert.ok(logged.includes('the trainable suffix runs on TF.js'), logged.join(' | '));
+      assert.equal(m.epochs.length, 1);
+    } finally {
+      m.dispose();
+    }
+  } finally {
+    if (was === undefined) delete process.env.GRAFT_ONNX;
+    else process.env.GRAFT_ONNX = was;
+  }
+});
+
 test("feature_extraction with features 'last_layer' keeps the backbone's own pooled output", async () => {
   const m = await train({ method: 'feature_extraction', target, hyperparameters: { imageSize, seed: 3, features: 'last_layer' } });
   try {

@@ -49,6 +49,14 @@ test('feature_extraction, fine_tune and multi_task on few labelled images run on
   }
   assert.match(dataBackbone('fine_tune', profile(28, 400)).why, /probe this method's head starts from/);
   for (const n of [60, 400, 5000]) assert.equal(dataBackbone('domain_adaptation', profile(28, n, 10, n)).value, 'mobilenet_v2');
+  // blocks trained on TF.js (a GPU worker, GRAFT_ONNX=off) cannot go through InceptionV3's scale-less BatchNorms;
+  // feature_extraction trains no block and keeps it
+  for (const method of ['fine_tune', 'multi_task'] as const) {
+    const onTfjs = dataBackbone(method, profile(28, 400, 10, method === 'multi_task' ? 1000 : 0), {}, 'tfjs');
+    assert.equal(onTfjs.value, 'mobilenet_v2', method);
+    assert.match(onTfjs.why, /TF\.js/, method);
+  }
+  assert.equal(dataBackbone('feature_extraction', profile(28, 400), {}, 'tfjs').value, 'inception_v3');
   // feature_extraction at its native 299 px, as for any backbone it runs on; fine_tune and multi_task at the
   // 224 px cap of the gradient methods, with the last 2 blocks (mixed9, mixed10) trainable
   const inception = listBackbones().find((b) => b.id === 'inception_v3')!;

@@ -137,7 +137,8 @@ export async function train(input: TrainInput): Promise<TrainedModel> {
   // what the data says about the values the user left out (backbone included); the user's own values always win
   const profile = await profileData(method, input.target, input.source);
   const user = input.hyperparameters ?? {};
-  const chosenBackbone = backboneChoice(method, input.backbone, profile, user);
+  // where the blocks will train decides whether InceptionV3 can be the default (see dataBackbone)
+  const chosenBackbone = backboneChoice(method, input.backbone, profile, user, (await heavyPasses()).runner);
   const backboneRef = input.backbone ?? chosenBackbone!.value;
   const registered = chosenBackbone && listBackbones().find((b) => b.id === chosenBackbone.value);
   const fromData = dataAwareDefaults(method, registered, profile, user);

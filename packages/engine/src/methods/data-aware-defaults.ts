@@ -7,6 +7,7 @@ import type { BackboneRef, Hyperparameters, Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './hyperparameters.ts';
 import { defaultBackboneId } from '../backbones/registry.ts';
+import type { HeavyPasses } from '../runtime/heavy-passes.ts';
 
 /** What the defaults look at. */
 export interface DataProfile {
@@ -170,13 +171,18 @@ const FEW_LABELS_BACKBONE = 'inception_v3';
 /**
  * The registered backbone when the job names none. An image size set without a backbone keeps MobileNetV2:
  * sizes are a backbone's (InceptionV3 takes none below 75 px, MobileNetV2 multiples of 32). DANN keeps
- * MobileNetV2: it trains deep on small images (the whole network at 64 px), where InceptionV3 cannot go.
+ * MobileNetV2: it trains deep on small images (the whole network at 64 px), where InceptionV3 cannot go. Where
+ * the blocks train on TF.js (a GPU worker, GRAFT_ONNX=off), fine_tune and multi_task keep MobileNetV2 too.
  */
-export function dataBackbone(method: Method, profile: DataProfile, user: Hyperparameters = {}): Choice<string> {
+export function dataBackbone(method: Method, profile: DataProfile, user: Hyperparameters = {}, blocksTrainOn: HeavyPasses['runner'] = 'onnxruntime'): Choice<string> {
   if (method === 'domain_adaptation') return { value: defaultBackboneId, why: 'MobileNetV2, the default: its whole network adapts at a small image size, which InceptionV3 does not take' };
   if (user.imageSize !== undefined) return { value: defaultBackboneId, why: `MobileNetV2, the default: the image size you set is read as its size` };
   if (profile.labelledImages > FEW_LABELS_MAX_IMAGES) {
     return { value: defaultBackboneId, why: `${profile.labelledImages} labelled images: MobileNetV2's features cost ~6× less CPU than InceptionV3's, which would dominate the job` };
+  }
+  if (gradientMethod(method) && blocksTrainOn === 'tfjs') {
+    // TF.js cannot differentiate a BatchNormalization without scale, and all of InceptionV3's are (tensorflow/tfjs#2868)
+    return { value: defaultBackboneId, why: "MobileNetV2, the default: this worker trains blocks on TF.js, which has no gradient for InceptionV3's scale-less BatchNorms" };
   }
   const start = method === 'feature_extraction' ? '' : ", the probe this method's head starts from";
   return {
@@ -192,12 +198,18 @@ export const unknownProfile: Readonly<DataProfile> = { labelledImages: 0, otherI
  * The registered backbone a job runs on, and why: the one it names, else dataBackbone's pick from the data.
  * Undefined for a user's own model, and while the data is unknown (profile null) when the pick depends on it.
  */
-export function backboneChoice(method: Method, backbone: BackboneRef | undefined, profile: DataProfile | null, user: Hyperparameters = {}): Choice<string> | undefined {
+export function backboneChoice(
+  method: Method,
+  backbone: BackboneRef | undefined,
+  profile: DataProfile | null,
+  user: Hyperparameters = {},
+  blocksTrainOn?: HeavyPasses['runner'],
+): Choice<string> | undefined {
   if (typeof backbone === 'string') return { value: backbone, why: 'set by you' };
   if (backbone !== undefined) return undefined;
-  if (profile) return dataBackbone(method, profile, user);
+  if (profile) return dataBackbone(method, profile, user, blocksTrainOn);
   // unknown data: known only when the fewest and the most labelled images pick the same backbone
-  const [few, many] = [0, Infinity].map((labelledImages) => dataBackbone(method, { ...unknownProfile, labelledImages }, user));
+  const [few, many] = [0, Infinity].map((labelledImages) => dataBackbone(method, { ...unknownProfile, labelledImages }, user, blocksTrainOn));
   return few.value === many.value ? few : undefined;
 }
 

@@ -161,10 +161,16 @@ test('feature_extraction with neither backbone nor image size set: InceptionV3 b
   }
 });
 
+/** A logger that keeps the messages train() logs (which runner each pass took). */
+function messageLog() {
+  const logged: string[] = [];
+  const keep = (_o: object | string, msg?: string) => void logged.push(msg ?? '');
+  return { logged, logger: { info: keep, warn: keep, debug() {} } };
+}
+
 test('fine_tune on InceptionV3 trains its last 2 blocks on ONNX Runtime from the probe, and serves one model', async () => {
   // at its smallest size (75 px) to stay cheap; the default choice of InceptionV3 at 224 px is tested in data-aware-defaults
-  const logged: string[] = [];
-  const logger = { info: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), warn: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), debug() {} };
+  const { logged, logger } = messageLog();
   const m = await train({ method: 'fine_tune', backbone: 'inception_v3', target, validation, hyperparameters: { imageSize: 75, seed: 3, epochs: 1, augment: false }, logger });
   try {
     assert.equal(m.metadata.backbone.id, 'inception_v3');
@@ -179,8 +185,7 @@ test('fine_tune on InceptionV3 trains its last 2 blocks on ONNX Runtime from the
 });
 
 test('fine_tune by default where blocks train on TF.js (GRAFT_ONNX=off, as on a GPU worker): MobileNetV2, which TF.js can train', async () => {
-  const logged: string[] = [];
-  const logger = { info: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), warn: (_o: object | string, msg?: string) => void logged.push(msg ?? ''), debug() {} };
+  const { logged, logger } = messageLog();
   const was = process.env.GRAFT_ONNX;
   process.env.GRAFT_ONNX = 'off';
   try {

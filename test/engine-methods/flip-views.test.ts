@@ -16,6 +16,7 @@ import { train } from '../../packages/engine/src/train.ts';
 import { loadCheckpoint } from '../../packages/engine/src/checkpoint/checkpoint-files.ts';
 import { decodeImage } from '../../packages/engine/src/preprocess/index.ts';
 import { mirrorPixels } from '../../packages/engine/src/preprocess/augment.ts';
+import { computePrefixActivations } from '../../packages/engine/src/activations/index.ts';
 import type { HyperparameterChoices } from '../../packages/engine/src/methods/data-aware-defaults.ts';
 import { makeImageFolderFiles, zipEntries } from '../support/images.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
@@ -115,6 +116,23 @@ test('flipViews set by the user: kept, and the mirrored served model reproduces 
   } finally {
     m.dispose();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("the mirror view is the flop of each image's one decode: small PNGs enlarged together, JPEGs alone, in threads", async () => {
+  const png = [...(await makeImageFolderFiles({ patterns: twoClasses, perClass: 3, size: 24, seed: 5 })).values()];
+  const jpeg = [...(await makeImageFolderFiles({ patterns: twoClasses, perClass: 2, size: 40, seed: 6, format: 'jpeg' })).values()];
+  const files = [...png, ...jpeg];
+  const preprocessing = { imageSize, pixelRange: [-1, 1] as [number, number], resize: 'cover' as const };
+  const pixels = imageSize * imageSize * 3;
+  for (const threads of [1, 2]) {
+    const images = await computePrefixActivations({ prefix: null, files, preprocessing, mirror: true, threads, batchSize: 4 });
+    assert.equal(images.views.length, 2);
+    for (let i = 0; i < files.length; i++) {
+      const plain = images.views[0].subarray(i * pixels, (i + 1) * pixels);
+      assert.deepEqual(plain, await decodeImage(files[i], preprocessing));
+      assert.deepEqual(images.views[1].subarray(i * pixels, (i + 1) * pixels), mirrorPixels(plain, imageSize), `image ${i}, ${threads} thread(s)`);
+    }
   }
 });
 

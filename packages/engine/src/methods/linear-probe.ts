@@ -10,7 +10,7 @@ import { linearProblem, type LinearFit, type LinearFitOptions, type LinearLoss, 
 import { MIN_IMAGES_TO_SPLIT, stratifiedFolds, stratifiedSplit } from './validation-split.ts';
 import { throwIfCancelled } from './training-loop.ts';
 import { logisticLoss } from './logistic-regression.ts';
-import { mirrorVerdict, noScore, scoreHeldOut, type MirrorMode } from './mirror-views.ts';
+import { addScore, heldOutScore, mirrorVerdict, noScore, type MirrorMode } from './mirror-views.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
 /**
@@ -136,7 +136,7 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
   const mode: MirrorMode = wanted === 'judge' && (parts === 0 || (byValidation && !v!.mirror)) ? 'off' : wanted;
   const xm = mode === 'off' ? null : (await pooledFeatures(runner, set, o.batchSize, mirrorViewOf(set))).x;
   const xv = byValidation ? (await pooledFeatures(runner, v!, o.batchSize)).x : null;
-  const xvm = byValidation && mode === 'judge' ? (await pooledFeatures(runner, v!, o.batchSize, mirrorViewOf(v!))).x : null;
+  const xvm = byValidation && mode !== 'off' && v!.mirror ? (await pooledFeatures(runner, v!, o.batchSize, mirrorViewOf(v!))).x : null;
   const arms = mode === 'judge' ? [false, true] : [mode === 'use'];
   const fits = arms.length * (parts * C_GRID.length + (byValidation ? 0 : 1));
   let fitIndex = 0;
@@ -155,7 +155,9 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
   });
   /**
    * One arm: the standardisation, the C path over the held-out parts and the chosen C's held-out fits, the
-   * training images' rows (with their mirrors after them when `withMirrors`).
+   * training images' rows (with their mirrors after them when `withMirrors`). With mirrors the held-out loss is
+   * that of what the arm serves, the mean of an image's and its mirror's probabilities (judged in JS on the few
+   * held-out rows): C is chosen for the served prediction, as it is without mirrors.
    */
   const cPath = async (withMirrors: boolean) => {
     const { mean, scale } = withMirrors ? meanAndScale(joined(x, xm!), 2 * n, d) : meanAndScale(x, n, d);
@@ -173,14 +175,19 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
     // judged by the validation set, the path fits all the training data: the chosen fit only converges further
     const all: LinearProblem | undefined = byValidation ? await trainRows(everyImage) : undefined;
     const zv = xv?.map(standardise);
-    const problems = [];
+    const zvm = zm && xvm ? xvm.map(standardise) : null;
+    // the held-out rows of each part (and their mirrors, which the arm's served prediction averages in)
+    const held = byValidation
+      ? [{ z: zv!, zm: zvm, y: v!.labels! }]
+      : folds.map((fold) => ({ z: rows(z, d, fold), zm: zm ? rows(zm, d, fold) : null, y: Int32Array.from(fold, (i) => y[i]) }));
+    const served = !!zm && held.every((h) => h.zm);
+    const problems: { problem: LinearProblem; heldOut: LinearProblem | null; count: number; fit?: LinearFit }[] = [];
     try {
-      if (all) problems.push({ problem: all, heldOut: await linearProblem(zv!, v!.labels!, d, k, loss), count: v!.count, fit: undefined as LinearFit | undefined });
-      for (const fold of folds) {
+      if (all) problems.push({ problem: all, heldOut: served ? null : await linearProblem(zv!, v!.labels!, d, k, loss), count: v!.count });
+      for (const [p, fold] of folds.entries()) {
         const inFold = new Set(fold);
         const problem = await trainRows(everyImage.filter((i) => !inFold.has(i)));
-        const heldOut = await linearProblem(rows(z, d, fold), Int32Array.from(fold, (i) => y[i]), d, k, loss);
-        problems.push({ problem, heldOut, count: fold.length, fit: undefined as LinearFit | undefined });
+        problems.push({ problem, heldOut: served ? null : await linearProblem(held[p].z, held[p].y, d, k, loss), count: fold.length });
       }
       // Along the C path from strong to weak regularisation, every part's fit warm-started from its fit at the
       // previous C. The summed held-out loss (not accuracy: a few dozen held-out images change accuracy in steps of
@@ -190,9 +197,10 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
       let rises = 0;
       for (const [ci, c] of problems.length ? C_GRID.entries() : []) {
         heldLoss[ci] = 0;
-        for (const f of problems) {
+        for (const [p, f] of problems.entries()) {
           f.fit = await f.problem.fit(fitOptions(c, PATH_TOLERANCE, f.fit));
-          heldLoss[ci] += (await f.heldOut.meanLoss(f.fit)) * f.count;
+          if (f.heldOut) heldLoss[ci] += (await f.heldOut.meanLoss(f.fit)) * f.count;
+          else heldLoss[ci] += heldOutScore(f.fit, held[p].z, held[p].zm, held[p].y, d).loss;
           fitIndex++;
         }
         partFits[ci] = problems.map((f) => f.fit!);
@@ -205,17 +213,14 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
       await all?.dispose();
       throw err;
     } finally {
-      await Promise.all(problems.flatMap((f) => [f.heldOut, ...(f.problem === all ? [] : [f.problem])]).map((p) => p.dispose()));
+      await Promise.all(problems.flatMap((f) => [...(f.heldOut ? [f.heldOut] : []), ...(f.problem === all ? [] : [f.problem])]).map((p) => p.dispose()));
     }
     // strictly better only: ties keep the stronger regularisation; no held-out data at all: C = 1
     let best = parts ? 0 : C_GRID.indexOf(1);
     heldLoss.forEach((l, i) => (l < heldLoss[best] ? (best = i) : undefined));
     // what the served prediction scores on the held-out images at the chosen C, when mirrors are judged
     const score = noScore();
-    if (mode === 'judge') {
-      if (byValidation) scoreHeldOut(score, partFits[best][0], zv!, zm ? xvm!.map(standardise) : null, v!.labels!, d);
-      else folds.forEach((fold, p) => scoreHeldOut(score, partFits[best][p], rows(z, d, fold), zm ? rows(zm, d, fold) : null, Int32Array.from(fold, (i) => y[i]), d));
-    }
+    if (mode === 'judge') held.forEach((h, p) => addScore(score, heldOutScore(partFits[best][p], h.z, h.zm, h.y, d)));
     return { withMirrors, mean, scale, best, lastFits, all, score, trainRows: () => all ?? trainRows(everyImage) };
   };
   const paths: Awaited<ReturnType<typeof cPath>>[] = [];

@@ -36,11 +36,18 @@ function scoresOf(fit: { kernel: Float32Array; bias: Float32Array }, x: Float32A
   return s;
 }
 
+export function addScore(into: HeldOutScore, s: HeldOutScore): void {
+  into.loss += s.loss;
+  into.hits += s.hits;
+  into.images += s.images;
+}
+
 /**
- * Adds to `into` the served prediction's score on held-out rows `x` (and their mirrors `mirror`, whose class
- * probabilities the served model averages with the image's; null: the image alone).
+ * The served prediction's score on held-out rows `x` (and their mirrors `mirror`, whose class probabilities
+ * the served model averages with the image's; null: the image alone).
  */
-export function scoreHeldOut(into: HeldOutScore, fit: { kernel: Float32Array; bias: Float32Array }, x: Float32Array, mirror: Float32Array | null, y: ArrayLike<number>, d: number): void {
+export function heldOutScore(fit: { kernel: Float32Array; bias: Float32Array }, x: Float32Array, mirror: Float32Array | null, y: ArrayLike<number>, d: number): HeldOutScore {
+  const into = noScore();
   const k = fit.bias.length;
   for (let r = 0; r < y.length; r++) {
     const p = softmaxRow(scoresOf(fit, x, r, d, k));
@@ -54,6 +61,7 @@ export function scoreHeldOut(into: HeldOutScore, fit: { kernel: Float32Array; bi
     into.hits += best === y[r] ? 1 : 0;
     into.images++;
   }
+  return into;
 }
 
 /** The verdict of a judged comparison, and why: mirrors only when their held-out log-loss is strictly lower. */

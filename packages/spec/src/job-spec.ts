@@ -106,7 +106,7 @@ export const Hyperparameters = Type.Object(
     flipViews: Type.Optional(
       Type.Boolean({
         description:
-          "feature_extraction: the classifier also trains on each image's horizontal mirror, and the served model averages the class probabilities of an image and its mirror. Default from the data: up to 1,000 labelled images the probe's cross-validation compares its score with and without mirrors and keeps the better (mirrors help clothes and objects, not text or digits); above, off.",
+          "feature_extraction: the classifier also trains on each image's horizontal mirror, and the served model averages the class probabilities of an image and its mirror. Default from the data: up to 1,000 labelled images the probe's cross-validation compares its held-out score with and without mirrors, and keeps mirrors only if they score clearly better (they help some objects, not text or digits; a mirrored model costs two forward passes per prediction); above, off.",
       }),
     ),
     targetEntropyWeight: Type.Optional(

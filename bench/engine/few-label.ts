@@ -5,7 +5,7 @@
 //   nice node --import tsx bench/engine/few-label.ts [--service] [--sizes 10,40,100] [--seeds 1,2,3]
 //     [--methods feature_extraction,fine_tune,multi_task] [--digits 60,200] [--skip-fashion] [--skip-digits]
 //     [--test-per-class 30] [--train-module /path/to/other/packages/engine/src/train.ts] [--tag before]
-//     [--digit-methods fine_tune,domain_adaptation] [--hp '{"linearProbeFirst":false}' --tag 'no LP'] [--verbose]
+//     [--digit-methods feature_extraction,fine_tune,domain_adaptation] [--hp '{"linearProbeFirst":false}' --tag 'no LP'] [--verbose]
 //     [--backbone mobilenet_v2] (default: the job's own data-aware choice)
 // Fashion-MNIST: N labels/class from the train split, every other image a 64 px RGB JPEG (the rest 28 px grey PNG),
 // tested on t10k images made the same way. multi_task uses 100 MNIST digits/class as its labelled source.
@@ -100,7 +100,7 @@ const throughEngine: RunJob = async (method, { target, source, test }, seed) => 
   const seconds = (performance.now() - t0) / 1000;
   try {
     const hp = m.metadata.hyperparameters;
-    return { accuracy: await servedAccuracy(m, test), seconds, chosen: `${m.metadata.backbone.id}, ${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep` };
+    return { accuracy: await servedAccuracy(m, test), seconds, chosen: `${m.metadata.backbone.id}, ${hp.imageSize}px, ${hp.trainableBlocks} blocks, ${m.epochs.length}/${hp.epochs} ep${hp.flipViews ? ', mirrors' : ''}` };
   } finally {
     m.dispose();
   }
@@ -137,7 +137,8 @@ function throughService(svc: BenchService): RunJob {
     if (job.status !== 'succeeded') throw new Error(`${method} job ${job.status}: ${JSON.stringify(job.error)}`);
     const { body: metrics } = await svc.http<MetricsView>('GET', `/jobs/${job.id}/metrics`);
     const hp = (k: string) => job.resolvedHyperparameters?.[k]?.value;
-    const chosen = `${hp('backbone') ?? args.backbone}, ${hp('imageSize')}px, ${hp('trainableBlocks')} blocks, ${metrics.epochs.length}/${hp('epochs')} ep`;
+    const chosen = `${hp('backbone') ?? args.backbone}, ${hp('imageSize')}px, ${hp('trainableBlocks')} blocks, ${metrics.epochs.length}/${hp('epochs')} ep${hp('flipViews') ? ', mirrors' : ''}`;
+    if (args.verbose && job.resolvedHyperparameters?.flipViews) console.error(`  flipViews: ${JSON.stringify(job.resolvedHyperparameters.flipViews)}`);
     return { accuracy: await heldOutAccuracy(svc, job.id, await images(test)), seconds, chosen };
   };
 }
@@ -198,6 +199,12 @@ try {
       });
       const label = `digits → shifted ${perClass}/class`;
       const methods = args['digit-methods']!.split(',');
+      // feature_extraction on the labelled digits, scored on other (unshifted) MNIST digits: whether its probe's
+      // cross-validation keeps mirrored views on data they should not help (the table says ', mirrors' if so)
+      if (methods.includes('feature_extraction')) {
+        const plainTest = await written('digits-test', () => takePerClass(digits, Number(args['test-per-class']), 7, 400), digitNames);
+        await row(run, `digits ${perClass}/class`, 'feature_extraction', async (seed) => ({ target: (await data(seed)).source, test: plainTest }));
+      }
       // source-only: fine_tune on the labelled source, scored on the shifted test digits
       if (methods.includes('fine_tune')) await row(run, label, 'fine_tune', async (seed) => ({ target: (await data(seed)).source, test }));
       if (methods.includes('domain_adaptation')) await row(run, label, 'domain_adaptation', data);

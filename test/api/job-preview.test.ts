@@ -49,7 +49,8 @@ test('without a seed the preview says it is drawn per job; data given by URL lea
   assert.equal(byUrl.body.resolvedHyperparameters.batchSize.value, 32);
   // the backbone of feature_extraction and fine_tune depends on how many labelled images there are: by URL the job picks it
   const feByUrl = await api.http.post('/jobs/preview').send({ method: 'feature_extraction', dataset: { url: 'https://datasets.example/shapes.zip' }, hyperparameters: { seed: 1 } }).expect(200);
-  assert.deepEqual([...feByUrl.body.decidedAtStart].sort(), ['backbone', 'epochs', 'imageSize', 'trainableBlocks']);
+  // and whether its probe judges mirrored views (up to 1,000 labelled images)
+  assert.deepEqual([...feByUrl.body.decidedAtStart].sort(), ['backbone', 'epochs', 'flipViews', 'imageSize', 'trainableBlocks']);
   assert.equal(own.body.resolvedHyperparameters.backbone.value, 'inception_v3', 'on the 16 uploaded images');
   const tuned = await api.http.post('/jobs/preview').send({ method: 'fine_tune', dataset, hyperparameters: { seed: 1 } }).expect(200);
   assert.deepEqual(tuned.body.decidedAtStart, []);

@@ -92,6 +92,26 @@ test('Inception-style branches (same-padded odd sizes, max/avg pooling, concaten
   assert.ok((await maxDiffAgainstTfjs(model, 3)) <= 1e-4);
 });
 
+test('Permute of rank-4 maps and Dense on their last axis match TF.js, and a layer stack applied twice stores its weights once', async () => {
+  const input = tf.input({ shape: [5, 7, 3] });
+  const conv = tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same' });
+  const pool = tf.layers.globalAveragePooling2d({});
+  const side = (x: tf.SymbolicTensor) => pool.apply(conv.apply(x)) as tf.SymbolicTensor;
+  // every Permute of the three axes, each followed by a Dense on its last axis, then the shared layers again
+  const branches = [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]].map((dims) => {
+    const permuted = tf.layers.permute({ dims }).apply(input) as tf.SymbolicTensor;
+    const mixed = tf.layers.dense({ units: permuted.shape[3]!, activation: 'relu' }).apply(permuted) as tf.SymbolicTensor;
+    return dims[2] === 3 ? side(tf.layers.permute({ dims: [dims.indexOf(1) + 1, dims.indexOf(2) + 1, 3] }).apply(mixed) as tf.SymbolicTensor) : (tf.layers.flatten().apply(mixed) as tf.SymbolicTensor);
+  });
+  const model = tf.model({ inputs: input, outputs: tf.layers.concatenate().apply([side(input), ...branches]) as tf.SymbolicTensor });
+  randomize(model, 5);
+  assert.ok((await maxDiffAgainstTfjs(model, 3)) < 1e-4);
+  const once = exportToOnnx(tf.model({ inputs: input, outputs: side(input) }));
+  const kernelBytes = 3 * 3 * 3 * 32 * 4;
+  const twice = exportToOnnx(tf.model({ inputs: input, outputs: tf.layers.add().apply([side(input), side(input)]) as tf.SymbolicTensor }));
+  assert.ok(twice.length - once.length < kernelBytes, `${twice.length} bytes against ${once.length}: the conv kernel is stored once`);
+});
+
 test('a prefix cut at a block boundary keeps its NHWC activation map as output', async () => {
   const input = tf.input({ shape: [16, 16, 3] });
   const x = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(input) as tf.SymbolicTensor;

@@ -186,13 +186,16 @@ async function trainOnBackbone(
 
   // every image the run needs, through the frozen prefix once; progress shared out by image count
   const augmentViews = hp.augment ? AUGMENTED_VIEWS : 0;
-  const jobs: { items: DatasetItem[]; views: number; dataset?: ImageDataset; what: string }[] = [
-    { items: parts.train.items, views: augmentViews, dataset: labelled, what: dann ? 'source dataset' : 'dataset' },
+  // flipViews: the served task's images get a last view, their mirror (a flop of the decoded pixels)
+  const mirror = hp.flipViews;
+  const jobs: { items: DatasetItem[]; views: number; mirror?: boolean; dataset?: ImageDataset; what: string }[] = [
+    { items: parts.train.items, views: augmentViews, mirror, dataset: labelled, what: dann ? 'source dataset' : 'dataset' },
   ];
-  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0, dataset: input.validation ?? labelled, what: 'validation set' });
+  if (parts.validation) jobs.push({ items: parts.validation.items, views: 0, mirror, dataset: input.validation ?? labelled, what: 'validation set' });
   if (method === 'multi_task') jobs.push({ items: input.source!.items, views: 0, dataset: input.source, what: 'source dataset' });
   if (dann) jobs.push({ items: input.target.items, views: 0, dataset: input.target, what: 'target dataset' });
-  const totalWork = jobs.reduce((a, j) => a + j.items.length * (1 + j.views), 0);
+  const viewsOf = (j: (typeof jobs)[number]) => 1 + j.views + (j.mirror ? 1 : 0);
+  const totalWork = jobs.reduce((a, j) => a + j.items.length * viewsOf(j), 0);
   let doneWork = 0;
   const caches: PrefixActivations[] = [];
   // one pool of worker threads for every set: they boot while this thread exports the prefix for ONNX Runtime,
@@ -212,13 +215,14 @@ async function trainOnBackbone(
   try {
     for (const job of jobs) {
       throwIfCancelled(input.signal);
-      const work = job.items.length * (1 + job.views);
+      const work = job.items.length * viewsOf(job);
       caches.push(
         await pool.compute({
           // an image kept in memory goes from the archive straight to its one decode
           files: job.items.map((it) => it.data ?? it.file),
           names: job.items.map((it) => it.file),
           augmentViews: job.views,
+          mirror: job.mirror,
           seed: hp.seed,
           signal: input.signal,
           onProgress: (f: number) => report(PROGRESS.backbone + ((doneWork + f * work) / totalWork) * (PROGRESS.activations - PROGRESS.backbone), 'features'),
@@ -239,16 +243,17 @@ async function trainOnBackbone(
     return d.kept;
   });
   const keepLabels = (y: Int32Array, k: number[] | null) => (k ? Int32Array.from(k, (i) => y[i]!) : y);
-  const set = (c: PrefixActivations, y: Int32Array | null): ExampleSet => {
-    if (!layout) return { views: c.views, shape: c.shape, count: c.count, labels: y };
+  const set = (c: PrefixActivations, y: Int32Array | null, mirrored = false): ExampleSet => {
+    const m = mirrored ? { mirror: true } : {};
+    if (!layout) return { views: c.views, shape: c.shape, count: c.count, labels: y, ...m };
     const views = c.views.map((v) => splitPrefixRows(v, c.count, layout));
-    return { views: views.map((v) => v.activation), shape: layout.activationShape, count: c.count, labels: y, side: { views: views.map((v) => v.side), dim: layout.sideDim } };
+    return { views: views.map((v) => v.activation), shape: layout.activationShape, count: c.count, labels: y, side: { views: views.map((v) => v.side), dim: layout.sideDim }, ...m };
   };
   let next = 0;
   const trainLabels = keepLabels(parts.train.labels, kept[next]!);
   if (kept[next] && new Set(trainLabels).size < 2) throw new GraftError('too_few_classes', `After skipping images that cannot be decoded, the training data has fewer than 2 classes.`);
-  const train = set(caches[next++], trainLabels);
-  const validation = parts.validation ? set(caches[next], keepLabels(parts.validation.labels, kept[next++]!)) : null;
+  const train = set(caches[next++], trainLabels, mirror);
+  const validation = parts.validation ? set(caches[next], keepLabels(parts.validation.labels, kept[next++]!), mirror) : null;
   // the trainable suffix runs forward and backward on ONNX Runtime when it can, else on TF.js (logged)
   const suffixRunner = await createSuffixRunner(suffix, log, { onnx: heavy.runner === 'onnxruntime' });
   const methodInput: MethodInput = {
@@ -260,6 +265,8 @@ async function trainOnBackbone(
     hp,
     rand,
     signal: input.signal,
+    // mirrors the user asked for are used; by default the probe's held-out parts judge them
+    mirrors: !mirror ? 'off' : input.hyperparameters?.flipViews === undefined ? 'judge' : 'use',
     onProgress: (f) => report(PROGRESS.activations + f * (PROGRESS.training - PROGRESS.activations), 'training'),
     onEpoch: async (m) => {
       log.info({ ...m }, `epoch ${m.epoch}`);
@@ -280,12 +287,20 @@ async function trainOnBackbone(
   const splitName = evalSet === validation ? 'validation' : evalSet === train ? 'train' : 'target';
   let result: MethodResult;
   let evaluation: Evaluation;
+  let averaged = false;
   try {
     await report(PROGRESS.activations, 'training');
     throwIfCancelled(input.signal);
     result = await methods[method](methodInput);
+    averaged = result.mirrors?.averaged ?? false;
+    if (methodInput.mirrors === 'judge') {
+      // the data's verdict replaces the 'judged once the features exist' that was recorded at start
+      const why = result.mirrors?.why ?? 'too few labelled images for held-out parts to judge mirrored views: none';
+      choices = { ...choices, flipViews: { value: averaged, why } };
+      await input.onHyperparameters?.(choices);
+    }
     await report(PROGRESS.training, 'evaluating');
-    const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize);
+    const probabilities = await predictProbabilities(evalSet, classifierForward(suffixRunner, result.head), hp.batchSize, averaged);
     // no validation set given: the held-out part has now scored the model fitted without it (the evaluation); a
     // served probe is then refitted at its chosen C on every labelled image (scikit-learn's LogisticRegressionCV
     // refit), and the evaluation says so. A validation set the user gives is never trained on.
@@ -304,13 +319,14 @@ async function trainOnBackbone(
   }
   log.info({ split: splitName, accuracy: evaluation.accuracy, macroF1: evaluation.macroF1, servedEpoch: evaluation.servedEpoch, servedFit: evaluation.servedFit }, 'evaluation');
 
-  const model = buildServedModel(backbone.model, suffix, result.head);
+  const model = buildServedModel(backbone.model, suffix, result.head, { mirrors: averaged });
   const metadata: ModelMetadata = {
     labels,
     preprocessing,
     backbone: { id: backbone.info.id, name: backbone.info.name, source: backbone.info.source },
     method,
-    hyperparameters: hp,
+    // what the run trained with, the data's verdicts included: these hyper-parameters repeat it
+    hyperparameters: { ...hp, flipViews: averaged },
     resolvedHyperparameters: choices,
     evaluation,
     createdAt: new Date().toISOString(),

@@ -103,6 +103,12 @@ export const Hyperparameters = Type.Object(
     linearProbeFirst: Type.Optional(
       Type.Boolean({ description: "fine_tune, multi_task: start the new heads as linear probes on the pretrained features (C by cross-validation), then train the blocks (LP-FT), keeping the probe unless training beats its validation loss. Default true with features 'block_ends', false with 'last_layer'." }),
     ),
+    flipViews: Type.Optional(
+      Type.Boolean({
+        description:
+          "feature_extraction: the classifier also trains on each image's horizontal mirror, and the served model averages the class probabilities of an image and its mirror. Default from the data: up to 1,000 labelled images the probe's cross-validation compares its held-out score with and without mirrors, and keeps mirrors only if they score clearly better (they help some objects, not text or digits; a mirrored model costs two forward passes per prediction); above, off.",
+      }),
+    ),
     targetEntropyWeight: Type.Optional(
       Type.Number({ minimum: 0, maximum: 10, description: 'domain_adaptation: weight of the target information-maximisation term (confident, class-balanced target predictions); 0 = off.' }),
     ),

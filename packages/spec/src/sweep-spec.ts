@@ -41,6 +41,7 @@ export const SearchSpace = Type.Object(
     classifier: Type.Optional(choices(hp.classifier)),
     features: Type.Optional(choices(hp.features)),
     linearProbeFirst: Type.Optional(choices(hp.linearProbeFirst)),
+    flipViews: Type.Optional(choices(hp.flipViews)),
     targetEntropyWeight: Type.Optional(numeric(hp.targetEntropyWeight)),
     lambda: Type.Optional(numeric(hp.lambda)),
   },

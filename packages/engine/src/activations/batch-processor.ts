@@ -2,7 +2,7 @@
 // with one thread, in the caller's thread.
 import { undecodableReason } from '@graft/datasets';
 import { ErrorCode, GraftError } from '@graft/spec';
-import { decodeViews } from '../preprocess/augment.ts';
+import { decodeViews, mirrorPixels } from '../preprocess/augment.ts';
 import { defaultMaxPixels, normalizationOf, type ImageSource, type Preprocessing } from '../preprocess/decode-image.ts';
 import { normalizePixels } from '../preprocess/normalization.ts';
 import { decodePlainPng } from '../preprocess/plain-png.ts';
@@ -11,11 +11,16 @@ import type { PrefixRunner } from './prefix-runner.ts';
 
 const imagesPerPipeline = 8;
 
-/** What differs between the image sets one pool serves: the augmented views (and their seed). */
+/** What differs between the image sets one pool serves: the augmented views (and their seed), and the mirror view. */
 export interface ViewOptions {
   augmentViews: number;
   seed: number;
+  /** a last view holding the horizontal mirror of view 0 (flipViews); default none */
+  mirror?: boolean;
 }
+
+/** Views a request yields per image: the plain one, the augmented ones, and the mirror. */
+export const viewCount = (o: ViewOptions): number => o.augmentViews + 1 + (o.mirror ? 1 : 0);
 
 /** An image whose compressed data the decoder refused (damaged, truncated): its row is left out of the set. */
 export interface Undecodable {
@@ -39,7 +44,7 @@ export function batchProcessor(runner: PrefixRunner, preprocessing: Preprocessin
   return {
     async decode(images: ImageSource[], names: string[], firstIndex: number, o: ViewOptions): Promise<DecodedBatch> {
       const undecodable: Undecodable[] = [];
-      const views = Array.from({ length: o.augmentViews + 1 }, () => new Float32Array(images.length * pixels));
+      const views = Array.from({ length: viewCount(o) }, () => new Float32Array(images.length * pixels));
       // Plain PNGs of one side smaller than the training size are enlarged together, with the same pixels
       // (square-batch.ts); everything else, and every augmented view, takes its own pipeline.
       const together = new Map<string, { side: number; channels: 1 | 3; at: number[]; pixels: Uint8Array[] }>();
@@ -76,6 +81,8 @@ export function batchProcessor(runner: PrefixRunner, preprocessing: Preprocessin
           imageViews?.forEach((v, k) => views[k]!.set(v, i * pixels));
         }),
       ]);
+      // the mirror is a flop of view 0's decoded pixels, not a second decode (an undecodable image's zeros stay zeros)
+      if (o.mirror) images.forEach((_, i) => mirrorPixels(views[0]!.subarray(i * pixels, (i + 1) * pixels), s, views.at(-1)!.subarray(i * pixels, (i + 1) * pixels)));
       return { views, n: images.length, undecodable };
     },
     /** Per view, the activations of the batch's images, row after row. */

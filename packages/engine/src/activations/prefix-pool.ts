@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import { ErrorCode, GraftError, type ErrorCode as Code } from '@graft/spec';
 import type { ImageSource, Preprocessing } from '../preprocess/decode-image.ts';
-import { batchProcessor, type Undecodable, type ViewOptions } from './batch-processor.ts';
+import { batchProcessor, viewCount, type Undecodable, type ViewOptions } from './batch-processor.ts';
 import type { WorkerReply, WorkerRequest } from './activation-worker.ts';
 import { createRunner, type PrefixRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
 import { tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';
@@ -33,13 +33,15 @@ export interface ActivationRequest {
   /** augmented views per image besides the plain view 0 (default 0) */
   augmentViews?: number;
   seed?: number;
+  /** a last view holding each image's horizontal mirror (default false) */
+  mirror?: boolean;
   signal?: AbortSignal;
   /** fraction of this set's images done, 0…1 */
   onProgress?: (fraction: number) => unknown;
 }
 
 export interface PrefixActivations {
-  /** views[v]: count × prod(shape) floats, image i at row i; view 0 un-augmented */
+  /** views[v]: count × prod(shape) floats, image i at row i; view 0 un-augmented, the mirror (if asked) last */
   views: Float32Array[];
   /** per-image activation shape */
   shape: number[];
@@ -86,7 +88,7 @@ class Collector {
   }
 }
 
-const viewOptions = (req: ActivationRequest): ViewOptions => ({ augmentViews: req.augmentViews ?? 0, seed: req.seed ?? 0 });
+const viewOptions = (req: ActivationRequest): ViewOptions => ({ augmentViews: req.augmentViews ?? 0, seed: req.seed ?? 0, mirror: req.mirror ?? false });
 const namesOf = (req: ActivationRequest): string[] => req.names ?? req.files.map((f, i) => (typeof f === 'string' ? f : `image ${i + 1}`));
 
 export function openPrefixPool(o: PrefixPoolOptions): PrefixPool {
@@ -104,7 +106,7 @@ function inThreadPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
       const r = await ready();
       const stages = batchProcessor(r, o.preprocessing, o.maxPixels);
       const views = viewOptions(req);
-      const c = new Collector(req, views.augmentViews + 1, batchSize, r.outputShape);
+      const c = new Collector(req, viewCount(views), batchSize, r.outputShape);
       const { files, signal } = req;
       const names = namesOf(req);
       const decode = (start: number) => {
@@ -212,7 +214,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
     if (broken) throw broken;
     const views = viewOptions(req);
     const names = namesOf(req);
-    const c = new Collector(req, views.augmentViews + 1, batchSize, outputShape!);
+    const c = new Collector(req, viewCount(views), batchSize, outputShape!);
     if (files.length === 0) return c.result();
     const id = ++setCount;
     const nBatches = Math.ceil(files.length / batchSize);

@@ -2,7 +2,7 @@
 // the probabilities the final evaluation scores. Same computation as the served model, minus the prefix.
 import * as tf from '@tensorflow/tfjs';
 import type { ExampleSet } from './example-set.ts';
-import { batchInputs, batchSide, headInput } from './example-set.ts';
+import { batchInputs, batchSide, headInput, mirrorViewOf } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { EpochValidation } from './training-loop.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
@@ -22,25 +22,33 @@ export function classifierForward(suffix: Pick<SuffixRunner, 'predict'>, head: L
   };
 }
 
-/** Class probabilities [count x numClasses] for view 0 of a set, batch by batch. */
-export async function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number): Promise<Float32Array> {
+/**
+ * Class probabilities [count x numClasses] for view 0 of a set, batch by batch; with `mirrors` the mean of view
+ * 0's and its mirror's, as the served model averages them (flipViews).
+ */
+export async function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number, mirrors = false): Promise<Float32Array> {
   let out: Float32Array | null = null;
+  const views = mirrors ? [0, mirrorViewOf(set)] : [0];
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
-    const x = batchInputs(set, idx);
-    const side = batchSide(set, idx);
-    const logits = await forward(x, side).finally(() => tf.dispose([x, side ?? []]));
-    const probs = tf.tidy(() => tf.softmax(logits).dataSync() as Float32Array);
-    logits.dispose();
-    out ??= new Float32Array(set.count * (probs.length / idx.length));
-    out.set(probs, i * (probs.length / idx.length));
+    let probs: Float32Array | null = null;
+    for (const view of views) {
+      const x = batchInputs(set, idx, () => view);
+      const side = batchSide(set, idx, () => view);
+      const logits = await forward(x, side).finally(() => tf.dispose([x, side ?? []]));
+      const p = tf.tidy(() => tf.softmax(logits).dataSync() as Float32Array);
+      logits.dispose();
+      probs = probs ? probs.map((q, j) => (q + p[j]) / 2) : p;
+    }
+    out ??= new Float32Array(set.count * (probs!.length / idx.length));
+    out.set(probs!, i * (probs!.length / idx.length));
   }
   return out ?? new Float32Array(0);
 }
 
-/** Mean cross-entropy and accuracy of a labelled set. */
-export async function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number): Promise<{ loss: number; accuracy: number }> {
-  const probs = await predictProbabilities(set, forward, batchSize);
+/** Mean cross-entropy and accuracy of a labelled set (`mirrors`: as predictProbabilities). */
+export async function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number, mirrors = false): Promise<{ loss: number; accuracy: number }> {
+  const probs = await predictProbabilities(set, forward, batchSize, mirrors);
   const k = probs.length / Math.max(1, set.count);
   let loss = 0;
   let hit = 0;
@@ -61,8 +69,8 @@ export function batchAccuracy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scal
 }
 
 /** The per-epoch validation of a classifier; nothing to monitor when there is no validation set. */
-export async function validationMetrics(set: ExampleSet | null, forward: Forward, batchSize: number): Promise<EpochValidation> {
+export async function validationMetrics(set: ExampleSet | null, forward: Forward, batchSize: number, mirrors = false): Promise<EpochValidation> {
   if (!set) return { valLoss: null, valAccuracy: null };
-  const v = await lossAndAccuracy(set, forward, batchSize);
+  const v = await lossAndAccuracy(set, forward, batchSize, mirrors);
   return { valLoss: v.loss, valAccuracy: v.accuracy };
 }

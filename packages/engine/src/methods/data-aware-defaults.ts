@@ -8,6 +8,7 @@ import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './hyperparameters.ts';
 import { defaultBackboneId } from '../backbones/registry.ts';
 import type { HeavyPasses } from '../runtime/heavy-passes.ts';
+import { CV_MAX_IMAGES } from './linear-probe.ts';
 
 /** What the defaults look at. */
 export interface DataProfile {
@@ -191,6 +192,20 @@ export function dataBackbone(method: Method, profile: DataProfile, user: Hyperpa
   };
 }
 
+/**
+ * Whether feature_extraction computes each image's mirror for its probe to judge: where the probe
+ * cross-validates (up to CV_MAX_IMAGES labelled images), the mirrors are computed (twice the frozen feature pass,
+ * which so few images afford) and the folds keep them only if they score better (linear-probe.ts); train()
+ * records that verdict in place of this one. Above, off: nothing would judge them, and mirrors are wrong for
+ * text and digits.
+ */
+export function dataFlipViews(profile: DataProfile): Choice<boolean> {
+  if (profile.labelledImages > CV_MAX_IMAGES) {
+    return { value: false, why: `${profile.labelledImages} labelled images: beyond the ${CV_MAX_IMAGES} where the probe's cross-validation can judge mirrored views, so none (they would double the feature pass)` };
+  }
+  return { value: true, why: "mirrored views computed: the probe's cross-validation keeps them only if they score better than without (settled once the features exist)" };
+}
+
 /** A profile that says nothing of the data: which values the data decides depends only on what the user left out. */
 export const unknownProfile: Readonly<DataProfile> = { labelledImages: 0, otherImages: 0, classes: 2, nativeSide: null };
 
@@ -224,6 +239,7 @@ export function dataAwareDefaults(method: Method, backbone: BackboneSizes | unde
   if (user.trainableBlocks === undefined && imageSize !== undefined) out.trainableBlocks = dataTrainableBlocks(method, imageSize, profile);
   const trainableBlocks = user.trainableBlocks ?? out.trainableBlocks?.value;
   if (user.epochs === undefined) out.epochs = dataEpochs(method, profile, trainableBlocks, user.validationSplit ?? 0.2, backbone?.id);
+  if (user.flipViews === undefined && method === 'feature_extraction') out.flipViews = dataFlipViews(profile);
   return out;
 }
 
@@ -251,6 +267,7 @@ const fixedReasons: Record<keyof ResolvedHyperparameters, (m: Method, hp: Resolv
       ? 'off on the last layer: its unstandardised probe measured worse (Fashion-MNIST, 10 labels/class)'
       : "the head starts as feature_extraction's linear probe on the block ends, and training must beat it on the validation loss (Fashion-MNIST 40/class: 0.784 against 0.726 on main)";
   },
+  flipViews: () => 'unused by this method',
   targetEntropyWeight: (m) => (m === 'domain_adaptation' ? 'confident, class-balanced target predictions guard small target sets against collapse' : 'unused by this method'),
   features: (m, hp) => {
     if (m === 'domain_adaptation') return 'the last layer, whose features the method aligns across domains';

@@ -15,6 +15,22 @@ export interface ExampleSet {
    * the head reads before the suffix's pooled output (backbones/block-features.ts)
    */
   side?: { views: Float32Array[]; dim: number };
+  /** the last view (of `views` and `side.views`) holds each example's horizontal mirror of view 0 (flipViews) */
+  mirror?: boolean;
+}
+
+/** The view holding the mirrors of a set that has them. */
+export function mirrorViewOf(set: ExampleSet): number {
+  if (!set.mirror) throw new Error('mirrorViewOf on a set without mirrored views');
+  return set.views.length - 1;
+}
+
+/** `a` then `b`, one typed array. */
+export function joined<T extends Float32Array | Int32Array>(a: T, b: T): T {
+  const out = new (a.constructor as new (n: number) => T)(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 export function rowSize(set: ExampleSet): number {
@@ -40,20 +56,21 @@ export function batchLabels(set: ExampleSet, indices: ArrayLike<number>, numClas
   return tf.tensor2d(buf, [indices.length, numClasses]);
 }
 
-/** View 0 of two labelled sets of one layout, `a`'s examples then `b`'s: what a linear probe reads of both. */
+/**
+ * View 0 of two labelled sets of one layout, `a`'s examples then `b`'s, and their mirrors when both have them:
+ * what a linear probe reads of both.
+ */
 export function joinedPlainViews(a: ExampleSet, b: ExampleSet): ExampleSet {
-  const join = <T extends Float32Array | Int32Array>(x: T, y: T): T => {
-    const out = new (x.constructor as new (n: number) => T)(x.length + y.length);
-    out.set(x);
-    out.set(y, x.length);
-    return out;
-  };
+  const mirror = !!(a.mirror && b.mirror);
+  const pick = (x: Float32Array[], y: Float32Array[], mx: number, my: number) => [joined(x[0], y[0]), ...(mirror ? [joined(x[mx], y[my])] : [])];
+  const [ma, mb] = mirror ? [mirrorViewOf(a), mirrorViewOf(b)] : [0, 0];
   return {
-    views: [join(a.views[0], b.views[0])],
+    views: pick(a.views, b.views, ma, mb),
     shape: a.shape,
     count: a.count + b.count,
-    labels: join(a.labels!, b.labels!),
-    ...(a.side && b.side ? { side: { views: [join(a.side.views[0], b.side.views[0])], dim: a.side.dim } } : {}),
+    labels: joined(a.labels!, b.labels!),
+    ...(a.side && b.side ? { side: { views: pick(a.side.views, b.side.views, ma, mb), dim: a.side.dim } } : {}),
+    ...(mirror ? { mirror } : {}),
   };
 }
 

@@ -11,11 +11,19 @@ import { linearProbeHead } from './linear-probe.ts';
 export async function featureExtraction(input: MethodInput): Promise<MethodResult> {
   const { runner, train, validation, numClasses: k, hp, rand } = input;
   const loss = hp.classifier === 'svm' ? squaredHingeLoss : logisticLoss;
-  const { head, probe, refit } = await linearProbeHead(runner, train, k, { loss, validation, batchSize: hp.batchSize, rand, signal: input.signal, onProgress: input.onProgress });
+  const { head, probe, refit } = await linearProbeHead(runner, train, k, {
+    loss,
+    validation,
+    batchSize: hp.batchSize,
+    rand,
+    signal: input.signal,
+    onProgress: input.onProgress,
+    mirrors: input.mirrors,
+  });
   const { C, fit } = probe;
   const forward = classifierForward(runner, head);
-  const trainScore = await lossAndAccuracy(train, forward, hp.batchSize);
-  const val = await validationMetrics(validation, forward, hp.batchSize);
+  const trainScore = await lossAndAccuracy(train, forward, hp.batchSize, probe.mirrors);
+  const val = await validationMetrics(validation, forward, hp.batchSize, probe.mirrors);
   const epoch: EpochMetrics = {
     epoch: 1,
     loss: trainScore.loss,
@@ -25,5 +33,5 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     extra: { C, folds: probe.folds, heldOutImages: probe.heldOutImages, objective: fit.loss, iterations: fit.iterations, converged: fit.converged ? 1 : 0 },
   };
   await input.onEpoch?.(epoch);
-  return { epochs: [epoch], head, servedEpoch: epoch.epoch, refit };
+  return { epochs: [epoch], head, servedEpoch: epoch.epoch, refit, mirrors: { averaged: probe.mirrors, ...(probe.mirrorWhy ? { why: probe.mirrorWhy } : {}) } };
 }

@@ -48,6 +48,12 @@ export interface ResolvedHyperparameters {
    * with 1, 0.819 with patience 6); learning rate 1e-4 beat its validation loss and scored worse (0.803).
    */
   linearProbeFirst: boolean;
+  /**
+   * feature_extraction: each training image's horizontal mirror is a second row of the probe's training data, and
+   * the served graph averages the class probabilities of the image and its mirror. By default decided by the
+   * probe's own cross-validation (with against without, the same folds) up to 1,000 labelled images; off above.
+   */
+  flipViews: boolean;
   /** domain_adaptation: weight of the information-maximisation term on target predictions (dann.ts); 0 = off. */
   targetEntropyWeight: number;
   /** multi_task: weight of the target loss; domain_adaptation: the ramp's maximum (Ganin & Lempitsky use 1). */
@@ -96,6 +102,9 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
   if (h.features === 'block_ends' && h.trainableBlocks === 'all') {
     throw new GraftError('invalid_hyperparameters', `features 'block_ends' reads the pooled ends of frozen blocks: with trainableBlocks 'all' there are none (use features 'last_layer').`);
   }
+  if (h.flipViews && !fe) {
+    throw new GraftError('invalid_hyperparameters', `flipViews is for feature_extraction, whose linear classifier trains on the mirrored views and whose served model averages them.`);
+  }
   const features = h.features ?? (dann || h.trainableBlocks === 'all' ? 'last_layer' : 'block_ends');
   return {
     epochs: h.epochs ?? (dann ? 30 : 10),
@@ -113,6 +122,7 @@ export function resolveHyperparameters(method: Method, hp: Hyperparameters | und
     features,
     linearProbeFirst: h.linearProbeFirst ?? (features === 'block_ends' && !fe),
     targetEntropyWeight: h.targetEntropyWeight ?? (dann ? DANN_TARGET_ENTROPY_WEIGHT : 0),
+    flipViews: h.flipViews ?? false,
   };
 }
 

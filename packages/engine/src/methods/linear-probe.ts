@@ -4,12 +4,13 @@
 // feature_extraction serves it as its classifier; fine_tune and multi_task start their heads from it (LP-FT).
 import * as tf from '@tensorflow/tfjs';
 import type { ExampleSet } from './example-set.ts';
-import { batchInputs, batchSide, headInput } from './example-set.ts';
+import { batchInputs, batchSide, headInput, joined, mirrorViewOf } from './example-set.ts';
 import { LayerStack, setStandardisation, standardisedSoftmaxHead } from './heads.ts';
 import { linearProblem, type LinearFit, type LinearFitOptions, type LinearLoss, type LinearProblem } from './linear-classifier.ts';
 import { MIN_IMAGES_TO_SPLIT, stratifiedFolds, stratifiedSplit } from './validation-split.ts';
 import { throwIfCancelled } from './training-loop.ts';
 import { logisticLoss } from './logistic-regression.ts';
+import { addScore, heldOutScore, mirrorVerdict, noScore, type MirrorMode } from './mirror-views.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
 /**
@@ -24,7 +25,7 @@ const C_GRID = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
  * 36 fits took 42 s of a 54 s job through the service (bench/service/job-speed.ts), where PyTorch's whole
  * script took 15.5 s.
  */
-const CV_MAX_IMAGES = 1000;
+export const CV_MAX_IMAGES = 1000;
 const CV_FOLDS = 5;
 /**
  * A validation set of at least this many images judges C by itself (the "plenty" above) when the training data
@@ -45,16 +46,16 @@ const GRADIENT_TOLERANCE = 1e-4;
 const PATH_TOLERANCE = 1e-3;
 
 /**
- * What the head reads for view 0 of a set: the side features (if any), then the suffix's pooled output (the
- * suffix is identity-like when everything is frozen), run in inference mode.
+ * What the head reads for a view of a set (default view 0): the side features (if any), then the suffix's pooled
+ * output (the suffix is identity-like when everything is frozen), run in inference mode.
  */
-export async function pooledFeatures(suffix: Pick<SuffixRunner, 'predict'>, set: ExampleSet, batchSize: number): Promise<{ x: Float32Array; d: number }> {
+export async function pooledFeatures(suffix: Pick<SuffixRunner, 'predict'>, set: ExampleSet, batchSize: number, view = 0): Promise<{ x: Float32Array; d: number }> {
   const parts: Float32Array[] = [];
   let d = 0;
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
-    const batch = batchInputs(set, idx);
-    const side = batchSide(set, idx);
+    const batch = batchInputs(set, idx, () => view);
+    const side = batchSide(set, idx, () => view);
     const pooled = await suffix.predict(batch).finally(() => batch.dispose());
     const f = headInput(side, pooled);
     d = f.shape[1]!;
@@ -94,6 +95,8 @@ export interface ProbeOptions {
   C?: number;
   /** where that one fit starts: the chosen fit on part of these images lies close to it */
   warmStart?: LinearFit;
+  /** the set's mirrored views (when it has them): judged against none by the held-out parts, used, or not (default) */
+  mirrors?: MirrorMode;
 }
 
 export interface LinearProbe {
@@ -110,26 +113,32 @@ export interface LinearProbe {
   fit: LinearFit;
   mean: Float32Array;
   scale: Float32Array;
+  /** the fit trained on the mirrors too, and the served model averages each image with its mirror */
+  mirrors: boolean;
+  /** when mirrors were judged: the verdict's why, with both held-out scores */
+  mirrorWhy?: string;
 }
 
-/** Fits the probe on the pooled features of view 0 of `set` (labelled, `k` classes). */
+/** Fits the probe on the pooled features of view 0 of `set` (labelled, `k` classes), with its mirrors as `o.mirrors` says. */
 export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set: ExampleSet, k: number, o: ProbeOptions): Promise<LinearProbe> {
   const { loss, rand } = o;
   const { x, d } = await pooledFeatures(runner, set, o.batchSize);
   const n = set.count;
   const y = set.labels!;
-  const { mean, scale } = meanAndScale(x, n, d);
-  const standardise = (v: number, i: number) => (v - mean[i % d]) / scale[i % d];
-  const z = x.map(standardise);
   const v = o.validation;
   const byValidation = !!v?.labels && v.count >= VALIDATION_JUDGES_FROM && (n > CV_MAX_IMAGES || v.count >= n);
   // held-out parts that judge C: k folds on small data, else one stratified fifth; none on a handful of images
   const heldOut = o.C !== undefined || byValidation || n < MIN_IMAGES_TO_SPLIT ? [] : n <= CV_MAX_IMAGES ? stratifiedFolds(y, CV_FOLDS, rand) : [stratifiedSplit(y, 0.2, rand).validation];
   const folds = heldOut.filter((f) => f.length > 0 && f.length < n);
   const parts = byValidation ? 1 : folds.length;
-  const fits = parts * C_GRID.length + (byValidation ? 0 : 1);
-  const heldLoss: number[] = [];
-  const lastFits: LinearFit[] = [];
+  // mirrors are judged only where held-out parts can see them served (the validation set must have its mirrors too)
+  const wanted = set.mirror ? (o.mirrors ?? 'off') : 'off';
+  const mode: MirrorMode = wanted === 'judge' && (parts === 0 || (byValidation && !v!.mirror)) ? 'off' : wanted;
+  const xm = mode === 'off' ? null : (await pooledFeatures(runner, set, o.batchSize, mirrorViewOf(set))).x;
+  const xv = byValidation ? (await pooledFeatures(runner, v!, o.batchSize)).x : null;
+  const xvm = byValidation && mode !== 'off' && v!.mirror ? (await pooledFeatures(runner, v!, o.batchSize, mirrorViewOf(v!))).x : null;
+  const arms = mode === 'judge' ? [false, true] : [mode === 'use'];
+  const fits = arms.length * (parts * C_GRID.length + (byValidation ? 0 : 1));
   let fitIndex = 0;
   const fitOptions = (C: number, gradientTolerance: number, warmStart?: LinearFit): LinearFitOptions => ({
     C,
@@ -144,52 +153,94 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
       throwIfCancelled(o.signal);
     },
   });
-  // Along the C path from strong to weak regularisation, every part's fit warm-started from its fit at the
-  // previous C. The summed held-out loss (not accuracy: a few dozen held-out images change accuracy in steps of
-  // several points, so accuracy ties and flips with how far each fit converged) falls to its minimum and then
-  // rises; once it has risen RISES_TO_STOP times in a row the weaker Cs are not fitted: they cost the most
-  // iterations and cannot win.
-  // strictly better only: ties keep the stronger regularisation; no held-out data at all: C = 1
-  let best = parts ? 0 : C_GRID.indexOf(1);
-  let fit: LinearFit;
-  // judged by the validation set, the path fits all the training data: the chosen fit only converges further
-  let all: LinearProblem | undefined = byValidation ? await linearProblem(z, y, d, k, loss) : undefined;
-  try {
-    const problems = [];
+  /**
+   * One arm: the standardisation, the C path over the held-out parts and the chosen C's held-out fits, the
+   * training images' rows (with their mirrors after them when `withMirrors`). With mirrors the held-out loss is
+   * that of what the arm serves, the mean of an image's and its mirror's probabilities (judged in JS on the few
+   * held-out rows): C is chosen for the served prediction, as it is without mirrors.
+   */
+  const cPath = async (withMirrors: boolean) => {
+    const { mean, scale } = withMirrors ? meanAndScale(joined(x, xm!), 2 * n, d) : meanAndScale(x, n, d);
+    const standardise = (val: number, i: number) => (val - mean[i % d]) / scale[i % d];
+    const z = x.map(standardise);
+    const zm = withMirrors ? xm!.map(standardise) : null;
+    const trainRows = async (idx: number[]) => {
+      const labels = Int32Array.from(idx, (i) => y[i]);
+      return zm ? linearProblem(joined(rows(z, d, idx), rows(zm, d, idx)), joined(labels, labels), d, k, loss) : linearProblem(rows(z, d, idx), labels, d, k, loss);
+    };
+    const everyImage = Array.from({ length: n }, (_, i) => i);
+    const heldLoss: number[] = [];
+    const lastFits: LinearFit[] = [];
+    const partFits: LinearFit[][] = [];
+    // judged by the validation set, the path fits all the training data: the chosen fit only converges further
+    const all: LinearProblem | undefined = byValidation ? await trainRows(everyImage) : undefined;
+    const zv = xv?.map(standardise);
+    const zvm = zm && xvm ? xvm.map(standardise) : null;
+    // the held-out rows of each part (and their mirrors, which the arm's served prediction averages in)
+    const held = byValidation
+      ? [{ z: zv!, zm: zvm, y: v!.labels! }]
+      : folds.map((fold) => ({ z: rows(z, d, fold), zm: zm ? rows(zm, d, fold) : null, y: Int32Array.from(fold, (i) => y[i]) }));
+    const served = !!zm && held.every((h) => h.zm);
+    const problems: { problem: LinearProblem; heldOut: LinearProblem | null; count: number; fit?: LinearFit }[] = [];
     try {
-      if (all) {
-        const { x: xv } = await pooledFeatures(runner, v!, o.batchSize);
-        problems.push({ problem: all, heldOut: await linearProblem(xv.map(standardise), v!.labels!, d, k, loss), count: v!.count, fit: undefined as LinearFit | undefined });
-      }
-      for (const fold of folds) {
+      if (all) problems.push({ problem: all, heldOut: served ? null : await linearProblem(zv!, v!.labels!, d, k, loss), count: v!.count });
+      for (const [p, fold] of folds.entries()) {
         const inFold = new Set(fold);
-        const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !inFold.has(i));
-        const problem = await linearProblem(rows(z, d, rest), Int32Array.from(rest, (i) => y[i]), d, k, loss);
-        const heldOut = await linearProblem(rows(z, d, fold), Int32Array.from(fold, (i) => y[i]), d, k, loss);
-        problems.push({ problem, heldOut, count: fold.length, fit: undefined as LinearFit | undefined });
+        const problem = await trainRows(everyImage.filter((i) => !inFold.has(i)));
+        problems.push({ problem, heldOut: served ? null : await linearProblem(held[p].z, held[p].y, d, k, loss), count: fold.length });
       }
+      // Along the C path from strong to weak regularisation, every part's fit warm-started from its fit at the
+      // previous C. The summed held-out loss (not accuracy: a few dozen held-out images change accuracy in steps of
+      // several points, so accuracy ties and flips with how far each fit converged) falls to its minimum and then
+      // rises; once it has risen RISES_TO_STOP times in a row the weaker Cs are not fitted: they cost the most
+      // iterations and cannot win.
       let rises = 0;
       for (const [ci, c] of problems.length ? C_GRID.entries() : []) {
         heldLoss[ci] = 0;
-        for (const f of problems) {
+        for (const [p, f] of problems.entries()) {
           f.fit = await f.problem.fit(fitOptions(c, PATH_TOLERANCE, f.fit));
-          heldLoss[ci] += (await f.heldOut.meanLoss(f.fit)) * f.count;
+          if (f.heldOut) heldLoss[ci] += (await f.heldOut.meanLoss(f.fit)) * f.count;
+          else heldLoss[ci] += heldOutScore(f.fit, held[p].z, held[p].zm, held[p].y, d).loss;
           fitIndex++;
         }
+        partFits[ci] = problems.map((f) => f.fit!);
         // the last fold's fit warm-starts the final one: the optimum moves little when a fold more of data joins
         lastFits[ci] = problems[problems.length - 1].fit!;
         rises = ci > 0 && heldLoss[ci] > heldLoss[ci - 1] ? rises + 1 : 0;
         if (rises >= RISES_TO_STOP) break;
       }
+    } catch (err) {
+      await all?.dispose();
+      throw err;
     } finally {
-      await Promise.all(problems.flatMap((f) => [f.heldOut, ...(f.problem === all ? [] : [f.problem])]).map((p) => p.dispose()));
+      await Promise.all(problems.flatMap((f) => [...(f.heldOut ? [f.heldOut] : []), ...(f.problem === all ? [] : [f.problem])]).map((p) => p.dispose()));
     }
+    // strictly better only: ties keep the stronger regularisation; no held-out data at all: C = 1
+    let best = parts ? 0 : C_GRID.indexOf(1);
     heldLoss.forEach((l, i) => (l < heldLoss[best] ? (best = i) : undefined));
-    all ??= await linearProblem(z, y, d, k, loss);
-    fit = await all.fit(fitOptions(o.C ?? C_GRID[best], GRADIENT_TOLERANCE, lastFits[best] ?? o.warmStart));
+    // what the served prediction scores on the held-out images at the chosen C, when mirrors are judged
+    const score = noScore();
+    if (mode === 'judge') held.forEach((h, p) => addScore(score, heldOutScore(partFits[best][p], h.z, h.zm, h.y, d)));
+    return { withMirrors, mean, scale, best, lastFits, all, score, trainRows: () => all ?? trainRows(everyImage) };
+  };
+  const paths: Awaited<ReturnType<typeof cPath>>[] = [];
+  let fit: LinearFit;
+  let verdict: { use: boolean; why: string } | undefined;
+  let chosen: (typeof paths)[number] | undefined;
+  try {
+    for (const withMirrors of arms) paths.push(await cPath(withMirrors));
+    if (mode === 'judge') verdict = mirrorVerdict(paths[1].score, paths[0].score, byValidation ? `on the ${v!.count} validation images` : `over ${parts}-fold cross-validation`);
+    chosen = paths[verdict?.use ? 1 : 0];
+    const problem = await chosen.trainRows();
+    try {
+      fit = await problem.fit(fitOptions(o.C ?? C_GRID[chosen.best], GRADIENT_TOLERANCE, chosen.lastFits[chosen.best] ?? o.warmStart));
+    } finally {
+      await problem.dispose();
+    }
   } finally {
-    await all?.dispose();
+    await Promise.all(paths.filter((p) => p !== chosen).map((p) => p.all?.dispose()));
   }
+  const { mean, scale, withMirrors, best } = chosen;
   const C = o.C ?? C_GRID[best];
   // scores = ((x − μ)/σ)·W + b = x·(W/σ) + (b − (μ/σ)·W)
   const kernel = new Float32Array(d * k);
@@ -200,7 +251,8 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
       bias[c] -= (mean[j] / scale[j]) * fit.kernel[j * k + c];
     }
   }
-  return { kernel, bias, d, C, folds: parts, heldOutImages: byValidation ? v!.count : folds.reduce((a, f) => a + f.length, 0), fit, mean, scale };
+  const heldOutImages = byValidation ? v!.count : folds.reduce((a, f) => a + f.length, 0);
+  return { kernel, bias, d, C, folds: parts, heldOutImages, fit, mean, scale, mirrors: withMirrors, ...(verdict ? { mirrorWhy: verdict.why } : {}) };
 }
 
 /** Sets a one-Dense head's weights to the probe's. */
@@ -231,7 +283,8 @@ export interface ProbeRefit {
 
 function probeRefit(runner: Pick<SuffixRunner, 'predict'>, k: number, o: ProbeOptions, chosen: LinearProbe, set: (p: LinearProbe) => void): ProbeRefit {
   const { loss, batchSize, rand, signal } = o;
-  return { C: chosen.C, fit: async (all) => set(await fitLinearProbe(runner, all, k, { loss, batchSize, rand, signal, C: chosen.C, warmStart: chosen.fit })) };
+  const mirrors = chosen.mirrors ? 'use' : 'off';
+  return { C: chosen.C, fit: async (all) => set(await fitLinearProbe(runner, all, k, { loss, batchSize, rand, signal, C: chosen.C, warmStart: chosen.fit, mirrors })) };
 }
 
 /** The probe as a one-Dense head (standardisation folded in), and its refit on every labelled image. */

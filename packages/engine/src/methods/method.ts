@@ -4,6 +4,7 @@ import type { EpochMetrics } from '@graft/spec';
 import type { ExampleSet } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { ProbeRefit } from './linear-probe.ts';
+import type { MirrorMode } from './mirror-views.ts';
 import type { ResolvedHyperparameters } from './hyperparameters.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
@@ -29,6 +30,8 @@ export interface MethodInput {
   source?: { set: ExampleSet; numClasses: number };
   /** domain_adaptation: the unlabelled target domain; labels (mapped to the served classes), if any, only evaluate */
   target?: ExampleSet;
+  /** flipViews: the sets' mirrored views judged by the probe's held-out parts (the default), used (set by the user), or none */
+  mirrors: MirrorMode;
 }
 
 export interface MethodResult {
@@ -42,6 +45,8 @@ export interface MethodResult {
    * when no epoch beat it): train() refits it on every labelled image once the held-out part has scored it
    */
   refit?: ProbeRefit;
+  /** the served model averages each image's class probabilities with its mirror's; `why` when the data decided */
+  mirrors?: { averaged: boolean; why?: string };
 }
 
 export type TransferMethod = (input: MethodInput) => Promise<MethodResult>;

@@ -35,6 +35,24 @@ function viewRandom(seed: number, index: number, view: number): () => number {
  * View 0 is exactly decodeImage's output (what /predict will feed the model); views 1…augmentViews are
  * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, normalised as `p` says.
  */
+/**
+ * The horizontal mirror of a decoded HWC image (side × side × 3), written into `out`: the flop of the pixels the
+ * one decode produced, so the mirror of view 0 is exactly what the served graph's own mirror feeds the backbone.
+ */
+export function mirrorPixels(pixels: Float32Array, side: number, out: Float32Array = new Float32Array(pixels.length)): Float32Array {
+  for (let y = 0; y < side; y++) {
+    const row = y * side * 3;
+    for (let x = 0; x < side; x++) {
+      const from = row + (side - 1 - x) * 3;
+      const to = row + x * 3;
+      out[to] = pixels[from];
+      out[to + 1] = pixels[from + 1];
+      out[to + 2] = pixels[from + 2];
+    }
+  }
+  return out;
+}
+
 export async function decodeViews(input: ImageSource, p: Preprocessing, o: AugmentOptions): Promise<Float32Array[]> {
   const plain = await decodeImage(input, p, { maxPixels: o.maxPixels });
   if (o.augmentViews <= 0) return [plain];

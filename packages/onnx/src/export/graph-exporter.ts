@@ -102,6 +102,7 @@ export function exportGraph(model: tf.LayersModel): ExportedGraph {
 /** Exports a model whose inputs are images [n, h, w, c] (or flat features) to ONNX bytes (opset 13). */
 export function exportToOnnx(model: tf.LayersModel, opts: ExportOptions = {}): Uint8Array {
   const { graph, inputs, outputs } = exportGraph(model);
+  graph.shareEqualInitializers();
   return graph.encode({ inputs, outputs, opset: ONNX_OPSET, producerVersion: PRODUCER_VERSION, docString: opts.docString, metadata: opts.metadata });
 }
 

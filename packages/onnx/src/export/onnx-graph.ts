@@ -1,5 +1,6 @@
 // The ONNX graph under construction: nodes, float/int64 initializers and unique names. Layer
 // exporters append to it; the optimisation passes (BN and Pad folding) rewrite it before encoding.
+import { createHash } from 'node:crypto';
 import { AttributeType, DataType, encodeModel, type AttributeMessage, type DimMessage } from '../onnx-proto.ts';
 import type { Derivation } from './derivation.ts';
 
@@ -71,6 +72,33 @@ export class OnnxGraph {
     const out = this.uniqueName(base);
     this.nodes.push({ name: this.uniqueName(`${base}/${opType}`), opType, inputs, outputs: [out], attrs });
     return out;
+  }
+
+  /**
+   * Stores equal constants once: a layer applied twice (the served model's backbone on an image and on its
+   * mirror) emits its weights twice, and the file would hold the backbone twice. For an inference graph only:
+   * a training graph's initializers stand for distinct variables.
+   */
+  shareEqualInitializers(): void {
+    // only constants of one type and shape can be equal: hash those that share theirs with another
+    const byShape = new Map<string, string[]>();
+    for (const [name, t] of this.initializers) {
+      const key = `${t.data instanceof Float32Array ? 'f' : 'i'}${t.dims.join('x')}`;
+      byShape.set(key, [...(byShape.get(key) ?? []), name]);
+    }
+    const alias = new Map<string, string>();
+    for (const names of byShape.values()) {
+      const first = new Map<string, string>();
+      for (const name of names.length > 1 ? names : []) {
+        const { data } = this.initializers.get(name)!;
+        const hash = createHash('sha1').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+        const kept = first.get(hash);
+        if (kept === undefined) first.set(hash, name);
+        else alias.set(name, kept);
+      }
+    }
+    for (const name of alias.keys()) this.initializers.delete(name);
+    for (const node of this.nodes) node.inputs = node.inputs.map((i) => alias.get(i) ?? i);
   }
 
   producerOf(value: string): GraphNode | undefined {

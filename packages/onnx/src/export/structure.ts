@@ -1,7 +1,7 @@
 // Layers that route or reshape tensors: merges, padding, flatten/reshape, rescaling, and the
 // inference-time identities (dropout, noise).
 import { refuse, type LayerExport, type LayerExporter } from './layer-export.ts';
-import { fromChannelsLast, onnxAxis, toChannelsLast } from './layout.ts';
+import { fromChannelsLast, NCHW_TO_NHWC, NHWC_TO_NCHW, onnxAxis, toChannelsLast } from './layout.ts';
 import type { Value } from './onnx-graph.ts';
 
 const out = (l: LayerExport, name: string): Value[] => [{ name, shape: l.outputShapes[0] }];
@@ -53,6 +53,15 @@ export const structureExporters: Record<string, LayerExporter> = {
     const shape = l.graph.addInt64(`${l.name}/shape`, [0, ...target.map((d) => (d === null ? -1 : d))]);
     const y = l.graph.add('Reshape', [toChannelsLast(l.graph, l.inputs[0], l.name), shape], {}, l.name);
     return out(l, fromChannelsLast(l.graph, y, l.outputShapes[0], l.name));
+  },
+  Permute: (l) => {
+    const keras = [0, ...(l.config.dims as number[])];
+    const rank = l.inputs[0].shape.length;
+    if (keras.length !== rank) refuse(l, `dims ${JSON.stringify(l.config.dims)} for a rank-${rank} input`);
+    // rank 4 is stored NCHW on both sides: ONNX axis k of the output is Keras axis NHWC_TO_NCHW[k], which
+    // comes from Keras input axis keras[·], stored at ONNX input axis NCHW_TO_NHWC[·]
+    const perm = rank === 4 ? NHWC_TO_NCHW.map((a) => NCHW_TO_NHWC[keras[a]]) : keras;
+    return out(l, l.graph.add('Transpose', [l.inputs[0].name], { perm: { ints: perm } }, l.name));
   },
   Rescaling: (l) => {
     const g = l.graph;

@@ -2,7 +2,7 @@
 // the probabilities the final evaluation scores. Same computation as the served model, minus the prefix.
 import * as tf from '@tensorflow/tfjs';
 import type { ExampleSet } from './example-set.ts';
-import { batchInputs, batchSide, headInput } from './example-set.ts';
+import { batchInputs, batchSide, headInput, rowSize } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { EpochValidation } from './training-loop.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
@@ -22,9 +22,21 @@ export function classifierForward(suffix: Pick<SuffixRunner, 'predict'>, head: L
   };
 }
 
-/** Class probabilities [count x numClasses] for view 0 of a set, batch by batch. */
-export async function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number): Promise<Float32Array> {
+/**
+ * Rows per inference call: no gradient is kept, so small rows go in larger calls than the training batch (up to
+ * 2²⁰ input floats, 256 rows). fine_tune's validation at 96 px (1,000 rows of 3×3×160) took 25–30 % less CPU in
+ * calls of 256 than of 32: a call's fixed costs and thin matrix products. Images (27,648 floats at 96 px) stay near
+ * `batchSize`.
+ */
+function inferenceRows(set: ExampleSet, batchSize: number): number {
+  const floats = rowSize(set) + (set.side?.dim ?? 0);
+  return Math.max(batchSize, Math.min(256, Math.floor(2 ** 20 / floats)));
+}
+
+/** Class probabilities [count x numClasses] for view 0 of a set, in calls of inferenceRows(). */
+export async function predictProbabilities(set: ExampleSet, forward: Forward, trainingBatch: number): Promise<Float32Array> {
   let out: Float32Array | null = null;
+  const batchSize = inferenceRows(set, trainingBatch);
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
     const x = batchInputs(set, idx);

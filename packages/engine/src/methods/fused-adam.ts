@@ -82,13 +82,13 @@ export class FusedAdam {
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
   ) {
+    // four regions (w, g, m, v); in each, every variable starts on a 16-byte vector (the padding stays zero)
     let at = 0;
     for (const variable of variables) {
       this.offsets.set(variable.name, { at, variable, written: null });
-      at += variable.size;
+      at += Math.ceil(variable.size / 4) * 4;
     }
-    // four regions (w, g, m, v), each a whole number of 16-byte vectors
-    this.total = Math.ceil(at / 4) * 4;
+    this.total = at;
     const instance = new WebAssembly.Instance(kernelModule);
     this.memory = instance.exports.memory as WebAssembly.Memory;
     this.memory.grow(Math.ceil((16 * this.total) / 65536));
@@ -101,24 +101,25 @@ export class FusedAdam {
     return new Float32Array(this.memory.buffer, 4 * k * this.total, this.total);
   }
 
-  /** One step; `grads` keyed by variable name (as tf.Optimizer.applyGradients takes them), one for every variable. */
+  /** One step; `grads` keyed by variable name (as tf.Optimizer.applyGradients takes them); one left out is not touched. */
   applyGradients(grads: tf.NamedTensorMap): void {
     const [w, g] = [this.region(0), this.region(1)];
-    for (const [name, slot] of this.offsets) {
-      const grad = grads[name];
-      if (!grad) throw new Error(`FusedAdam: no gradient for ${name}`);
-      g.set(float32Values(grad), slot.at);
+    const f = Math.fround;
+    const region = 4 * this.total;
+    const [k1, k2] = [f(1 - this.beta1Power), f(1 - this.beta2Power)];
+    const updated = [...this.offsets].filter(([name]) => grads[name]);
+    for (const [name, slot] of updated) {
+      g.set(float32Values(grads[name]!), slot.at);
       // read back only what was written since the last step (early stopping's restore)
       if (slot.variable.dataId !== slot.written) w.set(float32Values(slot.variable), slot.at);
+      const [at, bytes] = [4 * slot.at, 16 * Math.ceil(slot.variable.size / 4)];
+      this.adam(at, region + at, 2 * region + at, 3 * region + at, bytes, this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2, k1, k2, this.epsilon, -this.learningRate);
     }
-    const bytes = 4 * this.total;
-    const f = Math.fround;
-    this.adam(0, bytes, 2 * bytes, 3 * bytes, bytes, this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2, f(1 - this.beta1Power), f(1 - this.beta2Power), this.epsilon, -this.learningRate);
     this.beta1Power = f(this.beta1Power * f(this.beta1));
     this.beta2Power = f(this.beta2Power * f(this.beta2));
     // the wasm backend copies a new tensor's values into its heap; the cpu backend keeps the array itself
     const copied = tf.getBackend() === 'wasm';
-    for (const slot of this.offsets.values()) {
+    for (const [, slot] of updated) {
       const values = w.subarray(slot.at, slot.at + slot.variable.size);
       tf.tidy(() => slot.variable.assign(tf.tensor(copied ? values : values.slice(), slot.variable.shape, 'float32')));
       slot.written = slot.variable.dataId;

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageDataset } from '@graft/datasets';
-import { keepPrefixPoolsWarm, reservePrefixThreads } from '../../packages/engine/src/activations/index.ts';
+import { keepPrefixPoolsWarm, reservePrefixThreads, reservedPrefixThreads } from '../../packages/engine/src/activations/index.ts';
 import { train, type EngineLogger } from '../../packages/engine/src/train.ts';
 import { DatasetFactory, twoClasses } from './fixtures.ts';
 
@@ -62,4 +62,23 @@ test('a cold pool that starts from threads booted in reserve trains exactly as o
   assert.equal(reserved.warm, false);
   assert.deepEqual(reserved.result, own.result);
   assert.deepEqual(again.result, own.result);
+});
+
+test('a cold pool that evicts the idle one runs on its recycled threads and trains exactly as on fresh ones', async () => {
+  await keepPrefixPoolsWarm({ maxPools: 0, maxBytes: 0 });
+  const other = { ...hyperparameters, imageSize: 64 };
+  const fresh = await train({ method: 'fine_tune', target, hyperparameters: other });
+  fresh.dispose();
+  reservePrefixThreads(2);
+  await keepPrefixPoolsWarm({ maxPools: 1, maxBytes: 1 << 30 });
+  await run(); // its pool takes the reserve's threads and stays idle
+  assert.equal(reservedPrefixThreads(), 0);
+  // another prefix: the idle pool is closed first and its two threads, booted, serve the new one
+  const recycled = await train({ method: 'fine_tune', target, hyperparameters: other });
+  recycled.dispose();
+  assert.equal(reservedPrefixThreads(), 0);
+  assert.deepEqual({ epochs: recycled.epochs, evaluation: recycled.evaluation }, { epochs: fresh.epochs, evaluation: fresh.evaluation });
+  // warm pools off: the last pool's threads go back to the reserve, which keeps two
+  await keepPrefixPoolsWarm({ maxPools: 0, maxBytes: 0 });
+  assert.equal(reservedPrefixThreads(), 2);
 });

@@ -6,7 +6,7 @@ import type { SandboxedJob } from 'bullmq';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '@graft/config';
 import { createPrisma } from '@graft/db';
-import { heavyPasses, initBackend, keepPrefixPoolsWarm, reservePrefixThreads } from '@graft/engine';
+import { heavyPasses, idlePrefixPools, initBackend, keepPrefixPoolsWarm, reservePrefixThreads } from '@graft/engine';
 import type { JobData } from '@graft/queue';
 import { createS3Client, openStorage } from '@graft/storage';
 import { runJob, type RunDeps, type RunOutcome } from './run-job.ts';
@@ -15,11 +15,12 @@ let deps: Promise<RunDeps> | undefined;
 
 /**
  * Booted prefix-pool threads for the next job's cold pool, one per core (see the engine's thread-reserve.ts), unless
- * warm pools are off (WARM_PREFIX_POOLS=0: nothing kept between jobs). Topped up as each job starts: they boot while
- * its datasets are extracted, which leaves a core free.
+ * warm pools are off (WARM_PREFIX_POOLS=0: nothing kept between jobs). Topped up as each job starts, while its
+ * datasets are extracted, unless as many pools are idle as are kept: a cold pool then closes the oldest and starts
+ * on its threads (a boot beside the job's features would take a core for ~1.5 s).
  */
 function reserveThreads(warmPools: number): void {
-  if (warmPools > 0) reservePrefixThreads(os.availableParallelism());
+  if (warmPools > 0 && idlePrefixPools() < warmPools) reservePrefixThreads(os.availableParallelism());
 }
 
 function threadDeps(): Promise<RunDeps> {

@@ -9,6 +9,7 @@ export { decodeImage, defaultMaxPixels, decoderPreprocessing, resolvePreprocessi
 export {
   computePrefixActivations,
   createRunner,
+  idlePrefixPools,
   keepPrefixPoolsWarm,
   reservePrefixThreads,
   type WarmPoolLimits,

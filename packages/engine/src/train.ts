@@ -208,7 +208,7 @@ async function trainOnBackbone(
   // a registered backbone's frozen prefix is the same in every run: its pool (threads, sessions, export) may be warm
   // (the feature cut is part of the prefix: block ends and the last layer alone are different graphs)
   const warmKey = typeof input.backbone === 'object' ? null : JSON.stringify([backbone.info.id, hp.trainableBlocks, hp.features, preprocessing, threads]);
-  const lease = leasePrefixPool(warmKey, prefixPoolBytes(prefix, threads), open);
+  const lease = await leasePrefixPool(warmKey, prefixPoolBytes(prefix, threads), open);
   if (lease.warm) log.info({ threads }, 'prefix pool reused from the previous run');
   const pool = lease.pool;
   let poolOk = false;

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { GraftError } from '@graft/spec';
 import type { ImageSource, Preprocessing } from '../preprocess/decode-image.ts';
 import { batchProcessor, type Undecodable, type ViewOptions } from './batch-processor.ts';
-import { createRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
+import { createRunner, type PrefixRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
 
 export interface WorkerInit {
   spec: PrefixRunnerSpec;
@@ -15,6 +15,8 @@ export interface WorkerInit {
 }
 export type WorkerRequest =
   | { type: 'init'; init: WorkerInit }
+  /** the pool is done with this thread, which goes back to the reserve: free the runner (its session, weights) */
+  | { type: 'reset' }
   | { type: 'batch'; set: number; batch: number; files: ImageSource[]; names: string[]; firstIndex: number; views: ViewOptions };
 export type WorkerReply =
   | { type: 'ready'; outputShape: number[] }
@@ -31,14 +33,28 @@ const post = (msg: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessag
 const fail = (err: unknown) => post({ type: 'error', code: err instanceof GraftError ? err.code : null, message: (err as Error).message ?? String(err) });
 
 let stages: ReturnType<typeof batchProcessor> | null = null;
+let runner: PrefixRunner | null = null;
 // the pool keeps two batches in flight: the next one decodes (sharp's threads) while this one runs forward
 let previous: Promise<unknown> = Promise.resolve();
+/** a recycled thread (thread-reserve.ts) serves another pool: the previous pool's runner goes first */
+const dropRunner = async () => {
+  const old = runner;
+  [runner, stages] = [null, null];
+  await old?.dispose();
+};
 port.on('message', (req: WorkerRequest) => {
+  if (req.type === 'reset') {
+    previous = previous.then(dropRunner).catch(() => {});
+    return;
+  }
   if (req.type === 'init') {
-    previous = createRunner(req.init.spec, req.init.preprocessing.imageSize)
-      .then((runner) => {
-        stages = batchProcessor(runner, req.init.preprocessing, req.init.maxPixels);
-        post({ type: 'ready', outputShape: runner.outputShape });
+    previous = previous
+      .then(dropRunner)
+      .then(() => createRunner(req.init.spec, req.init.preprocessing.imageSize))
+      .then((built) => {
+        runner = built;
+        stages = batchProcessor(built, req.init.preprocessing, req.init.maxPixels);
+        post({ type: 'ready', outputShape: built.outputShape });
       })
       .catch(fail);
     return;

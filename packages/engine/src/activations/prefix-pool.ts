@@ -11,7 +11,7 @@ import { batchProcessor, viewCount, type Undecodable, type ViewOptions } from '.
 import type { WorkerReply, WorkerRequest } from './activation-worker.ts';
 import { createRunner, type PrefixRunner, type PrefixRunnerSpec } from './prefix-runner.ts';
 import { tfjsRunner, tfjsRunnerSpec } from './tfjs-prefix-runner.ts';
-import { startPrefixThread } from './thread-reserve.ts';
+import { recyclePrefixThread, startPrefixThread } from './thread-reserve.ts';
 
 export interface PrefixPoolOptions {
   /** the frozen prefix (Backbone.split().prefix); null = whole network trains, the activations are the images */
@@ -133,6 +133,9 @@ function inThreadPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
 interface PoolWorker {
   worker: Worker;
   ready: boolean;
+  /** batches sent and not answered: a thread with none left can serve another pool */
+  inFlight: number;
+  exited: boolean;
   /** resolves once the worker's runner is built, failed, or will never be (no spec, worker gone) */
   initialised: Promise<void>;
   settle(): void;
@@ -164,7 +167,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
   for (let t = 0; t < o.threads; t++) {
     let settle = () => {};
     const initialised = new Promise<void>((resolve) => (settle = resolve));
-    const w: PoolWorker = { worker: startPrefixThread(), ready: false, initialised, settle };
+    const w: PoolWorker = { worker: startPrefixThread(), ready: false, inFlight: 0, exited: false, initialised, settle };
     workers.push(w);
     w.worker.on('message', (msg: WorkerReply) => {
       if (msg.type === 'error') {
@@ -179,6 +182,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
         readyWaiters = [];
         return current?.onReady(w);
       }
+      w.inFlight--;
       current?.onResult(msg.set, msg.batch, msg.views, msg.undecodable);
     });
     w.worker.on('error', (err) => {
@@ -186,6 +190,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
       breakPool(err);
     });
     w.worker.on('exit', (code) => {
+      w.exited = true;
       w.settle();
       if (!closing && code !== 0) breakPool(new Error(`activation worker exited with code ${code}`));
     });
@@ -230,6 +235,7 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
           if (next >= nBatches) return;
           const b = next++;
           owner.set(b, w);
+          w.inFlight++;
           const [from, to] = [b * batchSize, (b + 1) * batchSize];
           const msg: WorkerRequest = { type: 'batch', set: id, batch: b, files: files.slice(from, to), names: names.slice(from, to), firstIndex: from, views };
           w.worker.postMessage(msg);
@@ -273,7 +279,8 @@ function workerPool(o: PrefixPoolOptions, batchSize: number): PrefixPool {
         () => Promise.all(workers.map((w) => w.initialised)),
         () => {},
       );
-      await Promise.all(workers.map((w) => w.worker.terminate()));
+      // healthy threads with nothing in flight go back to the reserve for the next cold pool; the rest end
+      await Promise.all(workers.map((w) => (!broken && w.ready && w.inFlight === 0 && !w.exited ? recyclePrefixThread(w.worker) : w.worker.terminate())));
     },
   };
 }

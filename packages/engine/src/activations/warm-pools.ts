@@ -43,13 +43,21 @@ export interface PoolLease {
   release(ok: boolean): Promise<void>;
 }
 
+/** Idle pools kept now: while fewer than the limit, a cold pool needs threads of its own (from the reserve). */
+export function idlePrefixPools(): number {
+  return idle.size;
+}
+
 /**
  * The idle pool for `key`, or a new one from `open`. `key` null: never kept (a model whose weights are not
  * known to be the same next time, e.g. a user's backbone URL). A leased pool is nobody else's until released.
+ * A new pool that would push the least recently used idle one out at release closes that one first: its booted
+ * threads go back to the reserve (thread-reserve.ts), and the new pool starts on them instead of waiting for boots.
  */
-export function leasePrefixPool(key: string | null, bytes: number, open: () => PrefixPool): PoolLease {
+export async function leasePrefixPool(key: string | null, bytes: number, open: () => PrefixPool): Promise<PoolLease> {
   const found = key === null ? undefined : idle.get(key);
   if (found) idle.delete(key!);
+  else if (key !== null && bytes <= limits.maxBytes) await evict(limits.maxPools - 1);
   const pool = found?.pool ?? open();
   return {
     pool,
@@ -64,11 +72,14 @@ export function leasePrefixPool(key: string | null, bytes: number, open: () => P
   };
 }
 
-async function trim(): Promise<void> {
+const trim = () => evict(limits.maxPools);
+
+/** Closes least recently used idle pools until at most `maxPools` remain within the byte bound. */
+async function evict(maxPools: number): Promise<void> {
   const closing: Promise<void>[] = [];
   let total = [...idle.values()].reduce((a, p) => a + p.bytes, 0);
   for (const [key, p] of idle) {
-    if (idle.size <= limits.maxPools && total <= limits.maxBytes) break;
+    if (idle.size <= Math.max(0, maxPools) && total <= limits.maxBytes) break;
     idle.delete(key);
     total -= p.bytes;
     closing.push(p.pool.close());

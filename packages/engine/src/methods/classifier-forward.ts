@@ -2,7 +2,7 @@
 // the probabilities the final evaluation scores. Same computation as the served model, minus the prefix.
 import * as tf from '@tensorflow/tfjs';
 import type { ExampleSet } from './example-set.ts';
-import { batchInputs, batchSide, headInput, mirrorViewOf } from './example-set.ts';
+import { batchInputs, batchSide, headInput, mirrorViewOf, rowSize } from './example-set.ts';
 import type { LayerStack } from './heads.ts';
 import type { EpochValidation } from './training-loop.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
@@ -23,11 +23,23 @@ export function classifierForward(suffix: Pick<SuffixRunner, 'predict'>, head: L
 }
 
 /**
- * Class probabilities [count x numClasses] for view 0 of a set, batch by batch; with `mirrors` the mean of view
- * 0's and its mirror's, as the served model averages them (flipViews).
+ * Rows per inference call: no gradient is kept, so small rows go in larger calls than the training batch (up to
+ * 2²⁰ input floats, 256 rows). fine_tune's validation at 96 px (1,000 rows of 3×3×160) took 25–30 % less CPU in
+ * calls of 256 than of 32: a call's fixed costs and thin matrix products. Images (27,648 floats at 96 px) stay near
+ * `batchSize`.
  */
-export async function predictProbabilities(set: ExampleSet, forward: Forward, batchSize: number, mirrors = false): Promise<Float32Array> {
+function inferenceRows(set: ExampleSet, batchSize: number): number {
+  const floats = rowSize(set) + (set.side?.dim ?? 0);
+  return Math.max(batchSize, Math.min(256, Math.floor(2 ** 20 / floats)));
+}
+
+/**
+ * Class probabilities [count x numClasses] for view 0 of a set, in calls of inferenceRows(); with `mirrors` the
+ * mean of view 0's and its mirror's, as the served model averages them (flipViews).
+ */
+export async function predictProbabilities(set: ExampleSet, forward: Forward, trainingBatch: number, mirrors = false): Promise<Float32Array> {
   let out: Float32Array | null = null;
+  const batchSize = inferenceRows(set, trainingBatch);
   const views = mirrors ? [0, mirrorViewOf(set)] : [0];
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);

@@ -7,6 +7,7 @@
 // with respect to the heads' weights and the features, and sends d(loss)/d(features) back through the suffix.
 import * as tf from '@tensorflow/tfjs';
 import type { SuffixRunner } from '../suffix/index.ts';
+import { FusedAdam } from './fused-adam.ts';
 
 /** A method's loss over a batch's pooled features; extra scalars (accuracy…) are returned with it. */
 export type FeatureLoss = (features: tf.Tensor2D) => { loss: tf.Scalar; metrics?: Record<string, tf.Scalar> };
@@ -14,7 +15,7 @@ export type FeatureLoss = (features: tf.Tensor2D) => { loss: tf.Scalar; metrics?
 export type UpdateRule = 'adam' | 'annealed-sgd';
 
 export class TwoRateOptimizer {
-  private readonly backbone: tf.Optimizer;
+  private readonly backbone: Pick<tf.Optimizer, 'applyGradients'> & { dispose?(): void };
   private readonly head: tf.Optimizer;
   private readonly headVars: tf.Variable[];
 
@@ -25,7 +26,10 @@ export class TwoRateOptimizer {
     private readonly rule: UpdateRule = 'adam',
   ) {
     const optimizer = (lr: number) => (rule === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, 0.9));
-    this.backbone = optimizer(learningRate / 10);
+    // the blocks' Adam fused where the weights sit in CPU memory anyway (wasm, cpu); on TensorFlow's kernels
+    // (tfjs-node, its GPU build) TF.js's Adam keeps them where they are
+    const fused = rule === 'adam' && tf.getBackend() !== 'tensorflow';
+    this.backbone = fused ? new FusedAdam(suffix.trainableWeights.map((w) => w.read() as tf.Variable), learningRate / 10) : optimizer(learningRate / 10);
     this.head = optimizer(learningRate);
     this.headVars = headWeights.map((w) => w.read() as tf.Variable);
   }
@@ -74,7 +78,7 @@ export class TwoRateOptimizer {
   }
 
   dispose(): void {
-    this.backbone.dispose();
+    this.backbone.dispose?.();
     this.head.dispose();
   }
 }

@@ -4,6 +4,7 @@
 // optimiser keeps updating those and the served model, checkpoint and export see the trained weights.
 import * as tf from '@tensorflow/tfjs';
 import { UnsupportedLayerError } from '../export/layer-export.ts';
+import { float32Values } from '../runtime/tensor-values.ts';
 import { loadOrt, openSession, type OnnxRunnerOptions, type OrtSession } from '../runtime/ort-session.ts';
 import { NoGradientRuleError } from './gradient-rules.ts';
 import { buildTrainingGraph, type TrainingGraph } from './training-graph.ts';
@@ -52,11 +53,20 @@ export class OnnxSuffixRunner {
     private readonly backwardSession: OrtSession,
   ) {
     this.trainableWeights = suffix.trainableWeights;
+    this.fed = this.trainableWeights.map((w) => new Float32Array(w.read().size));
   }
 
-  /** The trainable variables' current values, fed under their own names. */
+  /** one array per trainable variable, refilled at each call: fresh copies were megabytes a step to collect */
+  private readonly fed: Float32Array[];
+
+  /** The trainable variables' current values, fed under their own names (valid until the next call). */
   private weights(): Record<string, OrtTensor> {
-    return Object.fromEntries(this.trainableWeights.map((w) => [(w.read() as tf.Variable).name, new this.ort.Tensor('float32', w.read().dataSync() as Float32Array, w.shape as number[])]));
+    return Object.fromEntries(
+      this.trainableWeights.map((w, i) => {
+        this.fed[i]!.set(float32Values(w.read()));
+        return [(w.read() as tf.Variable).name, new this.ort.Tensor('float32', this.fed[i]!, w.shape as number[])];
+      }),
+    );
   }
 
   private input(x: tf.Tensor): OrtTensor {

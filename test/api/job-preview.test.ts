@@ -56,6 +56,9 @@ test('without a seed the preview says it is drawn per job; data given by URL lea
   assert.deepEqual(tuned.body.decidedAtStart, []);
   assert.equal(tuned.body.resolvedHyperparameters.backbone.value, 'inception_v3', 'fine_tune on the 16 uploaded images');
   assert.match(tuned.body.resolvedHyperparameters.backbone.why, /16 labelled images/);
+  // a GPU worker trains MobileNetV2 instead (TF.js has no gradient for InceptionV3's BatchNorms): the why says so
+  assert.match(tuned.body.resolvedHyperparameters.backbone.why, /On a worker that trains blocks on TF\.js \(GPU, GRAFT_ONNX=off\): mobilenet_v2 \(MobileNetV2, the default: this worker trains blocks on TF\.js/);
+  assert.doesNotMatch(own.body.resolvedHyperparameters.backbone.why, /TF\.js/, 'feature_extraction trains no blocks: one backbone on every worker');
   assert.deepEqual([tuned.body.resolvedHyperparameters.imageSize.value, tuned.body.resolvedHyperparameters.trainableBlocks.value], [224, 2]);
   // DANN's backbone does not depend on the data: known by URL too
   const dannByUrl = await api.http.post('/jobs/preview').send({ method: 'domain_adaptation', dataset: { url: 'https://datasets.example/t.zip' }, source: { url: 'https://datasets.example/s.zip' }, hyperparameters: { seed: 1 } }).expect(200);

@@ -48,8 +48,14 @@ const jobPreview: RoutePlugin<{ summaries: DatasetSummaries }> = async (app, { s
               nativeSide: medianSide(sized.flatMap((f) => f!.sides)),
             }
           : null;
-      // the backbone the job would load, as train() picks it
-      const backbone = backboneChoice(spec.method, spec.backbone, profile, user);
+      // the backbone the job would load, as train() picks it on a worker whose blocks train on ONNX Runtime; one
+      // that trains them on TF.js (GPU, GRAFT_ONNX=off) may pick another, and this process cannot know which runs it
+      const onOnnx = backboneChoice(spec.method, spec.backbone, profile, user, 'onnxruntime');
+      const onTfjs = backboneChoice(spec.method, spec.backbone, profile, user, 'tfjs');
+      const backbone =
+        onOnnx && onTfjs && onTfjs.value !== onOnnx.value
+          ? { value: onOnnx.value, why: `${onOnnx.why}. On a worker that trains blocks on TF.js (GPU, GRAFT_ONNX=off): ${onTfjs.value} (${onTfjs.why})` }
+          : onOnnx;
       const registered = backbone && backbones.find((b) => b.id === backbone.value);
       // which values the data decides does not depend on the data itself, only on what the user left out
       const dataDecided = [

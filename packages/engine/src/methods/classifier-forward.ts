@@ -58,21 +58,26 @@ export async function predictProbabilities(set: ExampleSet, forward: Forward, tr
   return out ?? new Float32Array(0);
 }
 
-/** Mean cross-entropy and accuracy of a labelled set (`mirrors`: as predictProbabilities). */
-export async function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number, mirrors = false): Promise<{ loss: number; accuracy: number }> {
-  const probs = await predictProbabilities(set, forward, batchSize, mirrors);
-  const k = probs.length / Math.max(1, set.count);
+/** Summed cross-entropy and hits (argmax = label) of class probabilities [labels.length × k], row after row. */
+export function probabilityScore(probs: Float32Array | Float64Array, labels: ArrayLike<number>, k: number): { loss: number; hits: number } {
   let loss = 0;
-  let hit = 0;
-  for (let i = 0; i < set.count; i++) {
+  let hits = 0;
+  for (let i = 0; i < labels.length; i++) {
     const row = probs.subarray(i * k, (i + 1) * k);
-    const y = set.labels![i];
+    const y = labels[i];
     loss -= Math.log(Math.max(row[y], 1e-12));
     let best = 0;
     for (let c = 1; c < k; c++) if (row[c] > row[best]) best = c;
-    if (best === y) hit++;
+    if (best === y) hits++;
   }
-  return { loss: loss / Math.max(1, set.count), accuracy: hit / Math.max(1, set.count) };
+  return { loss, hits };
+}
+
+/** Mean cross-entropy and accuracy of a labelled set (`mirrors`: as predictProbabilities). */
+export async function lossAndAccuracy(set: ExampleSet, forward: Forward, batchSize: number, mirrors = false): Promise<{ loss: number; accuracy: number }> {
+  const probs = await predictProbabilities(set, forward, batchSize, mirrors);
+  const { loss, hits } = probabilityScore(probs, set.labels!.subarray(0, set.count), probs.length / Math.max(1, set.count));
+  return { loss: loss / Math.max(1, set.count), accuracy: hits / Math.max(1, set.count) };
 }
 
 /** Mean of (argmax logits == argmax one-hot) over a batch, as a scalar. */

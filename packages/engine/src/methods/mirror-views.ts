@@ -2,6 +2,7 @@
 // served model averages the class probabilities of an image and its mirror. Whether that helps is the data's
 // to say (mirrors are wrong for text and digits), so the probe's held-out parts score the served prediction
 // both ways on the same images, and the better one is kept; the verdict's why names both scores.
+import { probabilityScore } from './classifier-forward.ts';
 
 /** How the probe treats mirrored views: judge them against none by its held-out parts, use them, or not. */
 export type MirrorMode = 'judge' | 'use' | 'off';
@@ -47,21 +48,17 @@ export function addScore(into: HeldOutScore, s: HeldOutScore): void {
  * the served model averages with the image's; null: the image alone).
  */
 export function heldOutScore(fit: { kernel: Float32Array; bias: Float32Array }, x: Float32Array, mirror: Float32Array | null, y: ArrayLike<number>, d: number): HeldOutScore {
-  const into = noScore();
   const k = fit.bias.length;
+  const probs = new Float64Array(y.length * k);
   for (let r = 0; r < y.length; r++) {
     const p = softmaxRow(scoresOf(fit, x, r, d, k));
     if (mirror) {
       const q = softmaxRow(scoresOf(fit, mirror, r, d, k));
       for (let c = 0; c < k; c++) p[c] = (p[c] + q[c]) / 2;
     }
-    into.loss -= Math.log(Math.max(p[y[r]], 1e-12));
-    let best = 0;
-    for (let c = 1; c < k; c++) if (p[c] > p[best]) best = c;
-    into.hits += best === y[r] ? 1 : 0;
-    into.images++;
+    probs.set(p, r * k);
   }
-  return into;
+  return { ...probabilityScore(probs, y, k), images: y.length };
 }
 
 /**

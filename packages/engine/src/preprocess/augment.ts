@@ -32,10 +32,6 @@ function viewRandom(seed: number, index: number, view: number): () => number {
 }
 
 /**
- * View 0 is exactly decodeImage's output (what /predict will feed the model); views 1…augmentViews are
- * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, normalised as `p` says.
- */
-/**
  * The horizontal mirror of a decoded HWC image (side × side × 3), written into `out`: the flop of the pixels the
  * one decode produced, so the mirror of view 0 is exactly what the served graph's own mirror feeds the backbone.
  */
@@ -53,6 +49,10 @@ export function mirrorPixels(pixels: Float32Array, side: number, out: Float32Arr
   return out;
 }
 
+/**
+ * View 0 is exactly decodeImage's output (what /predict will feed the model); views 1…augmentViews are
+ * random crops/flips/brightness of the same image. Each HWC, imageSize² × 3, normalised as `p` says.
+ */
 export async function decodeViews(input: ImageSource, p: Preprocessing, o: AugmentOptions): Promise<Float32Array[]> {
   const plain = await decodeImage(input, p, { maxPixels: o.maxPixels });
   if (o.augmentViews <= 0) return [plain];

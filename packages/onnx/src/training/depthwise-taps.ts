@@ -55,8 +55,12 @@ function window(g: OnnxGraph, x: string, geo: TapGeometry, a: number, b: number,
  * tap sum, 6×6 2.5×; at 12×12 the matrices' zeros make it 1.6× slower.
  */
 const MATMUL_MAX_PIXELS = 64;
-/** The kernel's gradient as MatMuls (per channel a product per pixel pair): 1.4–1.6× faster at 3×3–6×6, 1.1× slower at 7×7. */
-const WEIGHT_GRAD_MATMUL_MAX_PIXELS = 36;
+/**
+ * The kernel's gradient as MatMuls (per channel a product per pixel pair): 1.4–1.6× faster at 3×3–6×6; at 7×7
+ * (224 px's last blocks) 1.1× slower while X was transposed apart, and a whole training step 5 % faster since
+ * the FusedMatMul transposes it (bench/engine/suffix-step.ts --sizes 224: 367 → 348 CPU ms, loaded).
+ */
+const WEIGHT_GRAD_MATMUL_MAX_PIXELS = 49;
 
 function asMatMul(geo: TapGeometry, maxPixels = MATMUL_MAX_PIXELS): boolean {
   return Math.max(geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]) <= maxPixels;

@@ -30,6 +30,7 @@ export interface AttributeMessage {
 export interface NodeMessage {
   name: string;
   opType: string;
+  domain?: string;
   input: string[];
   output: string[];
   attribute: AttributeMessage[];

@@ -16,7 +16,7 @@ export type UpdateRule = 'adam' | 'annealed-sgd';
 
 export class TwoRateOptimizer {
   private readonly backbone: Pick<tf.Optimizer, 'applyGradients'> & { dispose?(): void };
-  private readonly head: tf.Optimizer;
+  private readonly head: Pick<tf.Optimizer, 'applyGradients'> & { dispose?(): void };
   private readonly headVars: tf.Variable[];
 
   constructor(
@@ -26,12 +26,13 @@ export class TwoRateOptimizer {
     private readonly rule: UpdateRule = 'adam',
   ) {
     const optimizer = (lr: number) => (rule === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, 0.9));
-    // the blocks' Adam fused where the weights sit in CPU memory anyway (wasm, cpu); on TensorFlow's kernels
-    // (tfjs-node, its GPU build) TF.js's Adam keeps them where they are
+    // Adam fused where the weights sit in CPU memory anyway (wasm, cpu): the blocks', and the heads', whose ~10
+    // TF.js kernels per variable cost more than their few thousand weights; on TensorFlow's kernels (tfjs-node,
+    // its GPU build) TF.js's Adam keeps them where they are
     const fused = rule === 'adam' && tf.getBackend() !== 'tensorflow';
-    this.backbone = fused ? new FusedAdam(suffix.trainableWeights.map((w) => w.read() as tf.Variable), learningRate / 10) : optimizer(learningRate / 10);
-    this.head = optimizer(learningRate);
     this.headVars = headWeights.map((w) => w.read() as tf.Variable);
+    this.backbone = fused ? new FusedAdam(suffix.trainableWeights.map((w) => w.read() as tf.Variable), learningRate / 10) : optimizer(learningRate / 10);
+    this.head = fused ? new FusedAdam(this.headVars, learningRate) : optimizer(learningRate);
   }
 
   /** Training progress p in [0, 1] before a step: the annealed rule lowers both rates with it. */
@@ -79,6 +80,6 @@ export class TwoRateOptimizer {
 
   dispose(): void {
     this.backbone.dispose?.();
-    this.head.dispose();
+    this.head.dispose?.();
   }
 }

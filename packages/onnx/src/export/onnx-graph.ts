@@ -9,6 +9,8 @@ export type Attr = { i: number } | { f: number } | { ints: number[] } | { floats
 export interface GraphNode {
   name: string;
   opType: string;
+  /** an operator set other than ONNX's own (e.g. ONNX Runtime's com.microsoft contrib ops) */
+  domain?: string;
   inputs: string[];
   outputs: string[];
   attrs: Record<string, Attr>;
@@ -137,7 +139,7 @@ export class OnnxGraph {
     return encodeModel({
       // IR version 7 is the one that goes with opset 13 (onnx/onnx docs/Versioning.md)
       irVersion: 7,
-      opsetImport: [{ domain: '', version: opts.opset }],
+      opsetImport: [{ domain: '', version: opts.opset }, ...[...new Set(nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].map((domain) => ({ domain, version: 1 }))],
       producerName: 'graft',
       producerVersion: opts.producerVersion,
       docString: opts.docString,
@@ -146,6 +148,7 @@ export class OnnxGraph {
         node: nodes.map((n) => ({
           name: n.name,
           opType: n.opType,
+          ...(n.domain ? { domain: n.domain } : {}),
           input: n.inputs,
           output: n.outputs,
           attribute: Object.entries(n.attrs).map(([name, a]) => encodeAttr(name, a)),

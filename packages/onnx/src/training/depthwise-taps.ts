@@ -55,8 +55,12 @@ function window(g: OnnxGraph, x: string, geo: TapGeometry, a: number, b: number,
  * tap sum, 6×6 2.5×; at 12×12 the matrices' zeros make it 1.6× slower.
  */
 const MATMUL_MAX_PIXELS = 64;
-/** The kernel's gradient as MatMuls (per channel a product per pixel pair): 1.4–1.6× faster at 3×3–6×6, 1.1× slower at 7×7. */
-const WEIGHT_GRAD_MATMUL_MAX_PIXELS = 36;
+/**
+ * The kernel's gradient as MatMuls (per channel a product per pixel pair): 1.4–1.6× faster at 3×3–6×6; at 7×7
+ * (224 px's last blocks) 1.1× slower while X was transposed apart, and a whole training step 5 % faster since
+ * the FusedMatMul transposes it (bench/engine/suffix-step.ts --sizes 224: 367 → 348 CPU ms, loaded).
+ */
+const WEIGHT_GRAD_MATMUL_MAX_PIXELS = 49;
 
 function asMatMul(geo: TapGeometry, maxPixels = MATMUL_MAX_PIXELS): boolean {
   return Math.max(geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]) <= maxPixels;
@@ -80,9 +84,9 @@ function tapOfPixels(geo: TapGeometry): number[] {
   return index;
 }
 
-/** NHWC `v` with `pixels` = h·w as [C, N, pixels] (perm [2, 0, 1]) or [C, pixels, N] (perm [2, 1, 0]). */
-function channelMajor(g: OnnxGraph, v: string, pixels: number, perm: number[], base: string): string {
-  return g.add('Transpose', [g.add('Reshape', [v, g.addInt64(`${base}/pixels`, [0, pixels, -1])], {}, base)], { perm: { ints: perm } }, base);
+/** NHWC `v` with `pixels` = h·w as [C, N, pixels] (perm [2, 0, 1]). */
+function channelMajor(g: OnnxGraph, v: string, pixels: number, base: string): string {
+  return g.add('Transpose', [g.add('Reshape', [v, g.addInt64(`${base}/pixels`, [0, pixels, -1])], {}, base)], { perm: { ints: [2, 0, 1] } }, base);
 }
 
 export const depthwiseTapsRule: GradientRule = {
@@ -123,12 +127,16 @@ function weightGradSum(g: OnnxGraph, x: string, dy: string, geo: TapGeometry, ba
 
 /**
  * The same sums on small maps: per channel Xᵀ·dY over the batch ([pixels in × pixels out], one batched
- * MatMul), then each tap's pixel pairs added up by a MatMul with a 0/1 matrix.
+ * MatMul), then each tap's pixel pairs added up by a MatMul with a 0/1 matrix. X is transposed inside ONNX
+ * Runtime's FusedMatMul (transA): laying it out [C, pixels, N] first was a per-float transpose, 2.2 of a
+ * 48 ms backward pass at 96 px (ONNX Runtime merges two cheap transposes back into that one).
  */
 function weightGradMatMul(g: OnnxGraph, x: string, dy: string, geo: TapGeometry, base: string): string {
   const taps = geo.kernel[0] * geo.kernel[1];
   const [pin, pout] = [geo.in[0] * geo.in[1], geo.out[0] * geo.out[1]];
-  const pairs = g.add('MatMul', [channelMajor(g, x, pin, [2, 1, 0], base), channelMajor(g, dy, pout, [2, 0, 1], base)], {}, base);
+  const pairs = g.uniqueName(base);
+  const [xt, dyt] = [channelMajor(g, x, pin, base), channelMajor(g, dy, pout, base)];
+  g.nodes.push({ name: g.uniqueName(`${base}/FusedMatMul`), opType: 'FusedMatMul', domain: 'com.microsoft', inputs: [xt, dyt], outputs: [pairs], attrs: { transA: { i: 1 } } });
   const select = new Float32Array(pin * pout * taps);
   tapOfPixels(geo).forEach((t, k) => {
     if (t < taps) select[k * taps + t] = 1;
@@ -167,7 +175,7 @@ function tapMatMul(g: OnnxGraph, node: GraphNode, geo: TapGeometry): void {
   const rows = g.add('Pad', [w, g.addInt64(`${base}/no_tap`, [0, 0, 1, 0])], {}, base);
   const gathered = g.add('Gather', [rows, g.addInt64(`${base}/tap_of_pixels`, tapOfPixels(geo))], { axis: { i: 0 } }, base);
   const matrices = g.add('Reshape', [g.add('Transpose', [gathered], { perm: { ints: [1, 0] } }, base), g.addInt64(`${base}/matrices`, [-1, pin, pout])], {}, base);
-  const y = g.add('Transpose', [g.add('MatMul', [channelMajor(g, x, pin, [2, 0, 1], base), matrices], {}, base)], { perm: { ints: [1, 2, 0] } }, base);
+  const y = g.add('Transpose', [g.add('MatMul', [channelMajor(g, x, pin, base), matrices], {}, base)], { perm: { ints: [1, 2, 0] } }, base);
   g.nodes.push({ name: g.uniqueName(`${base}/Reshape`), opType: 'Reshape', inputs: [y, g.addInt64(`${base}/nhwc`, [0, geo.out[0], geo.out[1], -1])], outputs: node.outputs, attrs: {} });
 }
 

@@ -271,10 +271,11 @@ const fixedReasons: Record<keyof ResolvedHyperparameters, (m: Method, hp: Resolv
   targetEntropyWeight: (m) => (m === 'domain_adaptation' ? 'confident, class-balanced target predictions guard small target sets against collapse' : 'unused by this method'),
   features: (m, hp) => {
     if (m === 'domain_adaptation') return 'the last layer, whose features the method aligns across domains';
-    if (m === 'feature_extraction' || hp.trainableBlocks === 0) return 'pooled block ends: early blocks keep cues the last one lost';
+    const squash = m === 'feature_extraction' || hp.linearProbeFirst ? '; the classifier reads each squashed as x / (m + |x|), m its mean magnitude, which evens out their heavy tails' : '';
+    if (m === 'feature_extraction' || hp.trainableBlocks === 0) return `pooled block ends: early blocks keep cues the last one lost${squash}`;
     return hp.trainableBlocks === 'all'
       ? 'the last layer: with the whole network training no block end stays frozen'
-      : "pooled ends of the frozen blocks (cached once) beside the trained blocks' output: early blocks keep cues the last one lost";
+      : `pooled ends of the frozen blocks (cached once) beside the trained blocks' output: early blocks keep cues the last one lost${squash}`;
   },
 };
 

@@ -19,6 +19,8 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     signal: input.signal,
     onProgress: input.onProgress,
     mirrors: input.mirrors,
+    // block ends are what the compression was measured on; the last layer's features stay as they were
+    compress: hp.features === 'block_ends',
   });
   const { C, fit } = probe;
   const forward = classifierForward(runner, head);

@@ -2,6 +2,7 @@
 // bottleneck and domain discriminator. A head is a flat stack of layers so it can run eagerly on cached
 // activations during training and be applied symbolically when the served model is assembled.
 import * as tf from '@tensorflow/tfjs';
+import { compressionLayers, setCompressionScale } from './feature-compression.ts';
 
 export class LayerStack {
   constructor(readonly layers: tf.layers.Layer[]) {}
@@ -66,21 +67,25 @@ export function domainDiscriminator(name: string, inputDim: number, hidden: numb
  * A softmax head on standardised features: a frozen BatchNormalization holding the training features' mean and
  * scale (an exact standardisation in inference mode, exported as such), then the Dense to class logits. The
  * block-end features mix scales by orders of magnitude; standardised, Adam's steps move every feature's weight
- * alike, and a linear probe fitted on the standardised features (LP-FT) is the Dense's start as it is.
+ * alike, and a linear probe fitted on the standardised features (LP-FT) is the Dense's start as it is. With
+ * `compression` the features are first compressed as the probe compressed them (feature-compression.ts), and
+ * `mean`/`scale` are the compressed features'.
  */
-export function standardisedSoftmaxHead(name: string, mean: Float32Array, scale: Float32Array, numClasses: number, seed: number): LayerStack {
+export function standardisedSoftmaxHead(name: string, mean: Float32Array, scale: Float32Array, numClasses: number, seed: number, compression?: Float32Array | null): LayerStack {
   const standardise = tf.layers.batchNormalization({ name: `${name}_standardise`, epsilon: STANDARDISE_EPSILON, trainable: false });
-  const stack = LayerStack.built([standardise, dense(name, numClasses, seed)], mean.length);
+  const front = compression ? compressionLayers(name) : [];
+  const stack = LayerStack.built([...front, standardise, dense(name, numClasses, seed)], mean.length);
+  if (compression) setCompressionScale(stack.layers[0], compression);
   setStandardisation(stack, mean, scale);
   return stack;
 }
 
 const STANDARDISE_EPSILON = 1e-6;
 
-/** Sets a standardised head's frozen BatchNormalization to (x − mean) / scale. */
+/** Sets a standardised head's frozen BatchNormalization (the layer before its Dense) to (x − mean) / scale. */
 export function setStandardisation(head: LayerStack, mean: Float32Array, scale: Float32Array): void {
   const d = mean.length;
   tf.tidy(() =>
-    head.layers[0].setWeights([tf.ones([d]), tf.zeros([d]), tf.tensor1d(mean), tf.tensor1d(Float32Array.from(scale, (s) => Math.max(0, s * s - STANDARDISE_EPSILON)))]),
+    head.layers[head.layers.length - 2].setWeights([tf.ones([d]), tf.zeros([d]), tf.tensor1d(mean), tf.tensor1d(Float32Array.from(scale, (s) => Math.max(0, s * s - STANDARDISE_EPSILON)))]),
   );
 }

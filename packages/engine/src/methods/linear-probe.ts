@@ -11,6 +11,7 @@ import { MIN_IMAGES_TO_SPLIT, stratifiedFolds, stratifiedSplit } from './validat
 import { throwIfCancelled } from './training-loop.ts';
 import { logisticLoss } from './logistic-regression.ts';
 import { addScore, heldOutScore, mirrorVerdict, noScore, type MirrorMode } from './mirror-views.ts';
+import { compress, compressionScale, compressionLayers, setCompressionScale } from './feature-compression.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
 /**
@@ -97,10 +98,12 @@ export interface ProbeOptions {
   warmStart?: LinearFit;
   /** the set's mirrored views (when it has them): judged against none by the held-out parts, used, or not (default) */
   mirrors?: MirrorMode;
+  /** compress the features before standardising them (feature-compression.ts); the head must have the layers */
+  compress?: boolean;
 }
 
 export interface LinearProbe {
-  /** [d × k] row-major and [k], for the RAW pooled features (standardisation folded in) */
+  /** [d × k] row-major and [k], for the pooled features as compressed (standardisation folded in) */
   kernel: Float32Array;
   bias: Float32Array;
   d: number;
@@ -113,6 +116,8 @@ export interface LinearProbe {
   fit: LinearFit;
   mean: Float32Array;
   scale: Float32Array;
+  /** each feature's compression scale (o.compress), from the same images as the standardisation */
+  compression: Float32Array | null;
   /** the fit trained on the mirrors too, and the served model averages each image with its mirror */
   mirrors: boolean;
   /** when mirrors were judged: the verdict's why, with both held-out scores */
@@ -122,8 +127,15 @@ export interface LinearProbe {
 /** Fits the probe on the pooled features of view 0 of `set` (labelled, `k` classes), with its mirrors as `o.mirrors` says. */
 export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set: ExampleSet, k: number, o: ProbeOptions): Promise<LinearProbe> {
   const { loss, rand } = o;
-  const { x, d } = await pooledFeatures(runner, set, o.batchSize);
+  const pooled = await pooledFeatures(runner, set, o.batchSize);
+  const { d } = pooled;
   const n = set.count;
+  const compression = o.compress ? compressionScale(pooled.x, n, d) : null;
+  const x = compression ? compress(pooled.x, compression) : pooled.x;
+  const features = async (s: ExampleSet, view?: number) => {
+    const f = (await pooledFeatures(runner, s, o.batchSize, view)).x;
+    return compression ? compress(f, compression) : f;
+  };
   const y = set.labels!;
   const v = o.validation;
   const byValidation = !!v?.labels && v.count >= VALIDATION_JUDGES_FROM && (n > CV_MAX_IMAGES || v.count >= n);
@@ -134,9 +146,9 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
   // mirrors are judged only where held-out parts can see them served (the validation set must have its mirrors too)
   const wanted = set.mirror ? (o.mirrors ?? 'off') : 'off';
   const mode: MirrorMode = wanted === 'judge' && (parts === 0 || (byValidation && !v!.mirror)) ? 'off' : wanted;
-  const xm = mode === 'off' ? null : (await pooledFeatures(runner, set, o.batchSize, mirrorViewOf(set))).x;
-  const xv = byValidation ? (await pooledFeatures(runner, v!, o.batchSize)).x : null;
-  const xvm = byValidation && mode !== 'off' && v!.mirror ? (await pooledFeatures(runner, v!, o.batchSize, mirrorViewOf(v!))).x : null;
+  const xm = mode === 'off' ? null : await features(set, mirrorViewOf(set));
+  const xv = byValidation ? await features(v!) : null;
+  const xvm = byValidation && mode !== 'off' && v!.mirror ? await features(v!, mirrorViewOf(v!)) : null;
   const arms = mode === 'judge' ? [false, true] : [mode === 'use'];
   const fits = arms.length * (parts * C_GRID.length + (byValidation ? 0 : 1));
   let fitIndex = 0;
@@ -252,20 +264,24 @@ export async function fitLinearProbe(runner: Pick<SuffixRunner, 'predict'>, set:
     }
   }
   const heldOutImages = byValidation ? v!.count : folds.reduce((a, f) => a + f.length, 0);
-  return { kernel, bias, d, C, folds: parts, heldOutImages, fit, mean, scale, mirrors: withMirrors, ...(verdict ? { mirrorWhy: verdict.why } : {}) };
+  return { kernel, bias, d, C, folds: parts, heldOutImages, fit, mean, scale, compression, mirrors: withMirrors, ...(verdict ? { mirrorWhy: verdict.why } : {}) };
 }
 
-/** Sets a one-Dense head's weights to the probe's. */
+/** Sets a probe's head's Dense (its last layer) to `kernel`/`bias`, and its compression layers (its first) to the probe's. */
+function setProbeLayers(head: LayerStack, probe: LinearProbe, kernel: Float32Array, bias: Float32Array): void {
+  if (probe.compression) setCompressionScale(head.layers[0], probe.compression);
+  tf.tidy(() => head.layers[head.layers.length - 1].setWeights([tf.tensor2d(kernel, [probe.d, bias.length]), tf.tensor1d(bias)]));
+}
+
+/** Sets a one-Dense head (after the compression layers when the probe compresses) to the probe. */
 export function setHeadWeights(head: LayerStack, probe: LinearProbe): void {
-  const k = probe.bias.length;
-  tf.tidy(() => head.layers[0].setWeights([tf.tensor2d(probe.kernel, [probe.d, k]), tf.tensor1d(probe.bias)]));
+  setProbeLayers(head, probe, probe.kernel, probe.bias);
 }
 
-/** Sets a standardised head (standardisedSoftmaxHead) to the probe: its standardisation, then its fit. */
+/** Sets a standardised head (standardisedSoftmaxHead) to the probe: its compression, standardisation, then its fit. */
 function setStandardisedHeadWeights(head: LayerStack, probe: LinearProbe): void {
-  const k = probe.bias.length;
   setStandardisation(head, probe.mean, probe.scale);
-  tf.tidy(() => head.layers[1].setWeights([tf.tensor2d(probe.fit.kernel, [probe.d, k]), tf.tensor1d(probe.fit.bias)]));
+  setProbeLayers(head, probe, probe.fit.kernel, probe.fit.bias);
 }
 
 /**
@@ -284,14 +300,15 @@ export interface ProbeRefit {
 function probeRefit(runner: Pick<SuffixRunner, 'predict'>, k: number, o: ProbeOptions, chosen: LinearProbe, set: (p: LinearProbe) => void): ProbeRefit {
   const { loss, batchSize, rand, signal } = o;
   const mirrors = chosen.mirrors ? 'use' : 'off';
-  return { C: chosen.C, fit: async (all) => set(await fitLinearProbe(runner, all, k, { loss, batchSize, rand, signal, C: chosen.C, warmStart: chosen.fit, mirrors })) };
+  const refitOptions = { loss, batchSize, rand, signal, C: chosen.C, warmStart: chosen.fit, mirrors, compress: chosen.compression !== null } as const;
+  return { C: chosen.C, fit: async (all) => set(await fitLinearProbe(runner, all, k, refitOptions)) };
 }
 
 /** The probe as a one-Dense head (standardisation folded in), and its refit on every labelled image. */
 export async function linearProbeHead(runner: Pick<SuffixRunner, 'predict'>, set: ExampleSet, k: number, o: ProbeOptions): Promise<{ head: LayerStack; probe: LinearProbe; refit: ProbeRefit }> {
   const probe = await fitLinearProbe(runner, set, k, o);
   // built through a forward pass so its weights are saved as graft_head/kernel, which model.json names
-  const head = LayerStack.built([tf.layers.dense({ name: 'graft_head', units: k })], probe.d);
+  const head = LayerStack.built([...(probe.compression ? compressionLayers('graft_head') : []), tf.layers.dense({ name: 'graft_head', units: k })], probe.d);
   setHeadWeights(head, probe);
   return { head, probe, refit: probeRefit(runner, k, o, probe, (p) => setHeadWeights(head, p)) };
 }
@@ -324,9 +341,9 @@ export async function standardisedHeadFor(
   o: Omit<ProbeOptions, 'loss'>,
 ): Promise<{ head: LayerStack; l2: number; refit?: ProbeRefit }> {
   if (probe) {
-    const options = { ...o, loss: logisticLoss };
+    const options = { ...o, loss: logisticLoss, compress: true };
     const p = await fitLinearProbe(runner, set, k, options);
-    const head = standardisedSoftmaxHead(name, p.mean, p.scale, k, seed);
+    const head = standardisedSoftmaxHead(name, p.mean, p.scale, k, seed, p.compression);
     setStandardisedHeadWeights(head, p);
     return { head, l2: 1 / (p.C * set.count), refit: probeRefit(runner, k, options, p, (q) => setStandardisedHeadWeights(head, q)) };
   }

@@ -7,6 +7,7 @@ import type { BackboneRef, Hyperparameters, Method } from '@graft/spec';
 import type { DatasetItem, ImageDataset } from '@graft/datasets';
 import { defaultImageSize, resolveHyperparameters, type ResolvedHyperparameters } from './hyperparameters.ts';
 import { defaultBackboneId } from '../backbones/registry.ts';
+import { SQUASH_MAX_IMAGES } from './feature-compression.ts';
 import type { HeavyPasses } from '../runtime/heavy-passes.ts';
 import { CV_MAX_IMAGES } from './linear-probe.ts';
 
@@ -271,7 +272,7 @@ const fixedReasons: Record<keyof ResolvedHyperparameters, (m: Method, hp: Resolv
   targetEntropyWeight: (m) => (m === 'domain_adaptation' ? 'confident, class-balanced target predictions guard small target sets against collapse' : 'unused by this method'),
   features: (m, hp) => {
     if (m === 'domain_adaptation') return 'the last layer, whose features the method aligns across domains';
-    const squash = m === 'feature_extraction' || hp.linearProbeFirst ? '; the classifier reads each squashed as x / (m + |x|), m its mean magnitude, which evens out their heavy tails' : '';
+    const squash = m === 'feature_extraction' || hp.linearProbeFirst ? `; on up to ${SQUASH_MAX_IMAGES} training images the classifier reads each squashed as x / (m + |x|), m its mean magnitude, which evens out their heavy tails` : '';
     if (m === 'feature_extraction' || hp.trainableBlocks === 0) return `pooled block ends: early blocks keep cues the last one lost${squash}`;
     return hp.trainableBlocks === 'all'
       ? 'the last layer: with the whole network training no block end stays frozen'

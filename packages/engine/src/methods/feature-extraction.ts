@@ -7,6 +7,7 @@ import { logisticLoss } from './logistic-regression.ts';
 import { squaredHingeLoss } from './linear-svm.ts';
 import { classifierForward, lossAndAccuracy, validationMetrics } from './classifier-forward.ts';
 import { linearProbeHead } from './linear-probe.ts';
+import { SQUASH_MAX_IMAGES } from './feature-compression.ts';
 
 export async function featureExtraction(input: MethodInput): Promise<MethodResult> {
   const { runner, train, validation, numClasses: k, hp, rand } = input;
@@ -19,8 +20,8 @@ export async function featureExtraction(input: MethodInput): Promise<MethodResul
     signal: input.signal,
     onProgress: input.onProgress,
     mirrors: input.mirrors,
-    // block ends are what the compression was measured on; the last layer's features stay as they were
-    compress: hp.features === 'block_ends',
+    // few labels on block ends are where the squash was measured to help; the last layer's features stay as they were
+    compress: hp.features === 'block_ends' && train.count <= SQUASH_MAX_IMAGES,
   });
   const { C, fit } = probe;
   const forward = classifierForward(runner, head);

@@ -11,7 +11,7 @@ import { MIN_IMAGES_TO_SPLIT, stratifiedFolds, stratifiedSplit } from './validat
 import { throwIfCancelled } from './training-loop.ts';
 import { logisticLoss } from './logistic-regression.ts';
 import { addScore, heldOutScore, mirrorVerdict, noScore, type MirrorMode } from './mirror-views.ts';
-import { compress, compressionScale, compressionLayers, setCompressionScale } from './feature-compression.ts';
+import { compress, compressionScale, compressionLayers, setCompressionScale, SQUASH_MAX_IMAGES } from './feature-compression.ts';
 import type { SuffixRunner } from '../suffix/index.ts';
 
 /**
@@ -98,7 +98,7 @@ export interface ProbeOptions {
   warmStart?: LinearFit;
   /** the set's mirrored views (when it has them): judged against none by the held-out parts, used, or not (default) */
   mirrors?: MirrorMode;
-  /** compress the features before standardising them (feature-compression.ts); the head must have the layers */
+  /** compress the features before standardising them (feature-compression.ts); a refit keeps the first fit's choice */
   compress?: boolean;
 }
 
@@ -341,7 +341,7 @@ export async function standardisedHeadFor(
   o: Omit<ProbeOptions, 'loss'>,
 ): Promise<{ head: LayerStack; l2: number; refit?: ProbeRefit }> {
   if (probe) {
-    const options = { ...o, loss: logisticLoss, compress: true };
+    const options = { ...o, loss: logisticLoss, compress: set.count <= SQUASH_MAX_IMAGES };
     const p = await fitLinearProbe(runner, set, k, options);
     const head = standardisedSoftmaxHead(name, p.mean, p.scale, k, seed, p.compression);
     setStandardisedHeadWeights(head, p);

@@ -34,3 +34,33 @@ test('FusedAdam updates weights exactly as tf.train.adam', async () => {
   adam.dispose();
   tf.dispose([...reference, ...fusedVars]);
 });
+
+test('FusedAdam with deferred writes: the runner reads current(), the variables change only at publish(), to the same weights', async () => {
+  await initBackend();
+  const rand = seededRandom(11);
+  const shapes = [[2, 3, 5], [7]];
+  const start = shapes.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rand() - 0.5));
+  const reference = shapes.map((s, i) => tf.variable(tf.tensor(start[i]!, s)));
+  const deferredVars = shapes.map((s, i) => tf.variable(tf.tensor(start[i]!, s)));
+  const adam: tf.Optimizer = tf.train.adam(1e-2);
+  const deferred = new FusedAdam(deferredVars, 1e-2, 0.9, 0.999, true);
+  for (let step = 0; step < 9; step++) {
+    const grads = shapes.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rand() - 0.5));
+    const a = Object.fromEntries(reference.map((v, i) => [v.name, tf.tensor(grads[i]!, shapes[i])]));
+    adam.applyGradients(a);
+    tf.dispose(Object.values(a));
+    // ONNX Runtime's gradients arrive as plain arrays
+    const before = deferredVars.map((v) => v.dataSync().slice());
+    deferred.applyGradients(Object.fromEntries(deferredVars.map((v, i) => [v.name, grads[i]!])));
+    deferredVars.forEach((v, i) => assert.deepEqual(v.dataSync(), before[i], `variable ${i} untouched before publish`));
+    const current = deferred.current();
+    reference.forEach((v, i) => assert.deepEqual(current.get(deferredVars[i]!.name), v.dataSync(), `current() of ${i} is the stepped weight`));
+    if (step % 4 === 1) deferred.publish();
+    // an outside write (early stopping's restore, always after a publish) is where the next step starts
+    if (step === 5) [reference, deferredVars].forEach((vars) => vars[0]!.assign(tf.fill(shapes[0]!, -0.125)));
+  }
+  deferred.publish();
+  reference.forEach((v, i) => assert.deepEqual(deferredVars[i]!.dataSync(), v.dataSync(), `variable ${i}`));
+  adam.dispose();
+  tf.dispose([...reference, ...deferredVars]);
+});

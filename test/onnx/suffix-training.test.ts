@@ -45,16 +45,21 @@ async function compare(onnx: SuffixRunner, reference: SuffixRunner, x: tf.Tensor
   const gb = await b.backward(dF);
   let worst = { name: '', abs: 0, rel: 0 };
   let worstNorm = { name: '', rel: 0 };
-  for (const [name, g] of Object.entries(gb)) {
+  // ONNX Runtime's gradients come as its own arrays, TF.js's as tensors
+  const asTensor = (v: tf.Tensor | Float32Array, shape: number[]) => (v instanceof tf.Tensor ? v : tf.tensor(v, shape));
+  for (const [name, gv] of Object.entries(gb)) {
     assert.ok(ga[name], `ONNX gives a gradient for ${name}`);
-    const abs = maxAbs(tf.sub(ga[name], g));
+    const g = gv as tf.Tensor;
+    const o = asTensor(ga[name]!, g.shape);
+    const abs = maxAbs(tf.sub(o, g));
     const rel = abs / Math.max(maxAbs(g), 1e-12);
     if (rel > worst.rel) worst = { name, abs, rel };
-    const norm = tf.tidy(() => tf.norm(tf.sub(ga[name], g)).dataSync()[0] / Math.max(tf.norm(g).dataSync()[0], 1e-12));
+    const norm = tf.tidy(() => tf.norm(tf.sub(o, g)).dataSync()[0] / Math.max(tf.norm(g).dataSync()[0], 1e-12));
     if (norm > worstNorm.rel) worstNorm = { name, rel: norm };
+    if (o !== ga[name]) o.dispose();
   }
   const counts = [Object.keys(ga).length, Object.keys(gb).length];
-  tf.dispose([dF, ...Object.values(ga), ...Object.values(gb)]);
+  tf.dispose([dF, ...[...Object.values(ga), ...Object.values(gb)].filter((v): v is tf.Tensor => v instanceof tf.Tensor)]);
   a.dispose();
   b.dispose();
   return { featureDiff, worst, worstNorm, counts };

@@ -3,8 +3,10 @@
 // weights, 96 px, batch 32) that was 9.1 of a ~35 ms step on the main thread. The same float32 operations in the
 // same order make the same weights, bit for bit (test/engine-methods/fused-adam.test.ts): m and v, the bias
 // corrections by the running β powers, √v̂ + ε, the step by −learning rate, added to the weight.
-// The weights still live in their tf.js variables (the suffix runners read them, the served model is built from
-// them): each step copies the gradients in and the updated weights back out.
+// The weights still live in their tf.js variables (the served model is built from them). Each step copies the
+// gradients in and, unless writes are deferred, the updated weights back out. Deferred (the trainable blocks on
+// ONNX Runtime, which reads current() instead of the variables): the variables are written at publish(), once an
+// epoch before validation, not ~7 MB of copies and wasm heap churn every step.
 import * as tf from '@tensorflow/tfjs';
 import { float32Values } from '@graft/onnx';
 
@@ -65,9 +67,21 @@ const kernelModule = new WebAssembly.Module(
   ]),
 );
 
+/** A gradient per variable name: a tensor, or its values as ONNX Runtime returned them. */
+export type Gradients = Record<string, tf.Tensor | Float32Array>;
+
+interface Slot {
+  at: number;
+  variable: tf.Variable;
+  /** the variable's data when this copy last matched it: another value there was written from outside */
+  written: object | null;
+  /** stepped since the variable was last written (deferred writes) */
+  ahead: boolean;
+}
+
 /** tf.train.adam's update for a fixed list of variables (β₁ 0.9, β₂ 0.999, ε the backend's), fused. */
 export class FusedAdam {
-  private readonly offsets = new Map<string, { at: number; variable: tf.Variable; written: object | null }>();
+  private readonly offsets = new Map<string, Slot>();
   private readonly total: number;
   private readonly memory: WebAssembly.Memory;
   private readonly adam: (...args: number[]) => void;
@@ -81,11 +95,12 @@ export class FusedAdam {
     private readonly learningRate: number,
     private readonly beta1 = 0.9,
     private readonly beta2 = 0.999,
+    private readonly deferWrites = false,
   ) {
     // four regions (w, g, m, v); in each, every variable starts on a 16-byte vector (the padding stays zero)
     let at = 0;
     for (const variable of variables) {
-      this.offsets.set(variable.name, { at, variable, written: null });
+      this.offsets.set(variable.name, { at, variable, written: null, ahead: false });
       at += Math.ceil(variable.size / 4) * 4;
     }
     this.total = at;
@@ -101,28 +116,51 @@ export class FusedAdam {
     return new Float32Array(this.memory.buffer, 4 * k * this.total, this.total);
   }
 
+  /** A variable's current values: its copy here, read in first if the variable was written from outside. */
+  private sync(slot: Slot): Float32Array {
+    const w = this.region(0).subarray(slot.at, slot.at + slot.variable.size);
+    if (slot.variable.dataId !== slot.written) {
+      w.set(float32Values(slot.variable));
+      [slot.written, slot.ahead] = [slot.variable.dataId, false];
+    }
+    return w;
+  }
+
+  /** The current weights by variable name, views valid until the next step (ahead of the variables when deferred). */
+  current(): Map<string, Float32Array> {
+    return new Map([...this.offsets].map(([name, slot]) => [name, this.sync(slot)]));
+  }
+
   /** One step; `grads` keyed by variable name (as tf.Optimizer.applyGradients takes them); one left out is not touched. */
-  applyGradients(grads: tf.NamedTensorMap): void {
-    const [w, g] = [this.region(0), this.region(1)];
+  applyGradients(grads: Gradients): void {
+    const g = this.region(1);
     const f = Math.fround;
     const region = 4 * this.total;
     const [k1, k2] = [f(1 - this.beta1Power), f(1 - this.beta2Power)];
     const updated = [...this.offsets].filter(([name]) => grads[name]);
     for (const [name, slot] of updated) {
-      g.set(float32Values(grads[name]!), slot.at);
-      // read back only what was written since the last step (early stopping's restore)
-      if (slot.variable.dataId !== slot.written) w.set(float32Values(slot.variable), slot.at);
+      const grad = grads[name]!;
+      g.set(grad instanceof Float32Array ? grad : float32Values(grad), slot.at);
+      this.sync(slot);
       const [at, bytes] = [4 * slot.at, 16 * Math.ceil(slot.variable.size / 4)];
       this.adam(at, region + at, 2 * region + at, 3 * region + at, bytes, this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2, k1, k2, this.epsilon, -this.learningRate);
+      slot.ahead = true;
     }
     this.beta1Power = f(this.beta1Power * f(this.beta1));
     this.beta2Power = f(this.beta2Power * f(this.beta2));
+    if (!this.deferWrites) this.publish();
+  }
+
+  /** Writes the stepped weights into their variables. */
+  publish(): void {
+    const w = this.region(0);
     // the wasm backend copies a new tensor's values into its heap; the cpu backend keeps the array itself
     const copied = tf.getBackend() === 'wasm';
-    for (const [, slot] of updated) {
+    for (const slot of this.offsets.values()) {
+      if (!slot.ahead) continue;
       const values = w.subarray(slot.at, slot.at + slot.variable.size);
       tf.tidy(() => slot.variable.assign(tf.tensor(copied ? values : values.slice(), slot.variable.shape, 'float32')));
-      slot.written = slot.variable.dataId;
+      [slot.written, slot.ahead] = [slot.variable.dataId, false];
     }
   }
 }

@@ -36,7 +36,11 @@ export async function trainGradientMethod(input: MethodInput, plan: GradientMeth
         optimizer.setProgress(progress);
         return plan.step(optimizer, epoch, s, progress);
       },
-      validate: plan.validate,
+      // validation and early stopping read the blocks' variables
+      validate: () => {
+        optimizer.publish();
+        return plan.validate();
+      },
       weights: [...runner.trainableWeights, ...headWeights],
       validateStart: plan.startsFromProbe,
       signal: input.signal,

@@ -6,7 +6,7 @@
 // A step runs the suffix forward on its runtime (ONNX Runtime or TF.js), lets TF.js differentiate the loss
 // with respect to the heads' weights and the features, and sends d(loss)/d(features) back through the suffix.
 import * as tf from '@tensorflow/tfjs';
-import type { SuffixRunner } from '../suffix/index.ts';
+import type { Gradients, SuffixRunner } from '../suffix/index.ts';
 import { FusedAdam } from './fused-adam.ts';
 
 /** A method's loss over a batch's pooled features; extra scalars (accuracy…) are returned with it. */
@@ -15,8 +15,8 @@ export type FeatureLoss = (features: tf.Tensor2D) => { loss: tf.Scalar; metrics?
 export type UpdateRule = 'adam' | 'annealed-sgd';
 
 export class TwoRateOptimizer {
-  private readonly backbone: Pick<tf.Optimizer, 'applyGradients'> & { dispose?(): void };
-  private readonly head: Pick<tf.Optimizer, 'applyGradients'> & { dispose?(): void };
+  private readonly backbone: FusedAdam | tf.Optimizer;
+  private readonly head: FusedAdam | tf.Optimizer;
   private readonly headVars: tf.Variable[];
 
   constructor(
@@ -31,7 +31,9 @@ export class TwoRateOptimizer {
     // its GPU build) TF.js's Adam keeps them where they are
     const fused = rule === 'adam' && tf.getBackend() !== 'tensorflow';
     this.headVars = headWeights.map((w) => w.read() as tf.Variable);
-    this.backbone = fused ? new FusedAdam(suffix.trainableWeights.map((w) => w.read() as tf.Variable), learningRate / 10) : optimizer(learningRate / 10);
+    // the blocks' weights go to a runner that reads them from the fused Adam (ONNX Runtime) unwritten until publish()
+    const blocks = suffix.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.backbone = fused ? new FusedAdam(blocks, learningRate / 10, 0.9, 0.999, suffix.readsGivenWeights === true) : optimizer(learningRate / 10);
     this.head = fused ? new FusedAdam(this.headVars, learningRate) : optimizer(learningRate);
   }
 
@@ -43,9 +45,15 @@ export class TwoRateOptimizer {
     (this.backbone as tf.SGDOptimizer).setLearningRate(rate / 10);
   }
 
+  /** Writes the blocks' stepped weights into their variables, for what reads those (validation, early stopping). */
+  publish(): void {
+    if (this.backbone instanceof FusedAdam) this.backbone.publish();
+  }
+
   /** One step on the loss of the features of `x`; returns the loss and f's metrics, which the caller disposes. */
   async minimize(x: tf.Tensor, f: FeatureLoss): Promise<Record<string, tf.Scalar>> {
-    const pass = await this.suffix.forward(x);
+    const weights = this.backbone instanceof FusedAdam && this.suffix.readsGivenWeights ? this.backbone.current() : undefined;
+    const pass = await this.suffix.forward(x, weights);
     try {
       // the features as a variable: variableGrads then also returns d(loss)/d(features)
       const features = tf.variable(pass.features);
@@ -66,8 +74,11 @@ export class TwoRateOptimizer {
       try {
         if (this.suffix.trainableWeights.length) {
           const suffixGrads = await pass.backward(dFeatures as tf.Tensor2D);
-          this.backbone.applyGradients(suffixGrads);
-          tf.dispose(suffixGrads);
+          const applied = this.backbone instanceof FusedAdam ? suffixGrads : this.asTensors(suffixGrads);
+          if (this.backbone instanceof FusedAdam) this.backbone.applyGradients(applied);
+          else this.backbone.applyGradients(applied as tf.NamedTensorMap);
+          // tensors only: tf.dispose would walk a Float32Array's every element
+          for (const g of [...Object.values(suffixGrads), ...Object.values(applied)]) if (g instanceof tf.Tensor) g.dispose();
         }
       } finally {
         dFeatures.dispose();
@@ -78,8 +89,14 @@ export class TwoRateOptimizer {
     }
   }
 
+  /** tf.train's optimisers take tensors: ONNX Runtime's arrays in the shapes of their variables */
+  private asTensors(grads: Gradients): tf.NamedTensorMap {
+    const shapes = new Map(this.suffix.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.shape as number[]]));
+    return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g instanceof tf.Tensor ? g : tf.tensor(g, shapes.get(name))]));
+  }
+
   dispose(): void {
-    this.backbone.dispose?.();
-    this.head.dispose?.();
+    if (!(this.backbone instanceof FusedAdam)) this.backbone.dispose();
+    if (!(this.head instanceof FusedAdam)) this.head.dispose();
   }
 }

@@ -5,7 +5,7 @@ import { OnnxSuffixRunner } from '@graft/onnx';
 import type { SuffixRunner } from './suffix-runner.ts';
 import { tfjsSuffixRunner } from './tfjs-suffix-runner.ts';
 
-export type { SuffixPass, SuffixRunner } from './suffix-runner.ts';
+export type { Gradients, SuffixPass, SuffixRunner } from './suffix-runner.ts';
 export { tfjsSuffixRunner } from './tfjs-suffix-runner.ts';
 
 interface Logger {

@@ -1,7 +1,8 @@
 // The engine's trainable backbone suffix on ONNX Runtime: inference, and training steps split in a forward
 // call (features + the values the backward pass needs) and a backward call (d(features) -> the gradient of
-// every trainable tf.js variable). Weights are read from the tf.js variables at each forward call, so the
-// optimiser keeps updating those and the served model, checkpoint and export see the trained weights.
+// every trainable tf.js variable, as the arrays ONNX Runtime returns). Weights are read from the tf.js variables
+// at each call, or from the optimiser's own copy when it hands one to forward() (it writes the variables later,
+// so the served model, checkpoint and export still see the trained weights).
 import * as tf from '@tensorflow/tfjs';
 import { UnsupportedLayerError } from '../export/layer-export.ts';
 import { float32Values } from '../runtime/tensor-values.ts';
@@ -15,7 +16,7 @@ type OrtTensor = InstanceType<Ort['Tensor']>;
 /** One training forward pass; `backward` may be called once, with d(loss)/d(features). */
 export interface OnnxSuffixPass {
   features: tf.Tensor2D;
-  backward(dFeatures: tf.Tensor2D): Promise<tf.NamedTensorMap>;
+  backward(dFeatures: tf.Tensor2D): Promise<Record<string, Float32Array>>;
   dispose(): void;
 }
 
@@ -44,6 +45,7 @@ export class OnnxSuffixRunner {
   }
 
   readonly trainableWeights: tf.LayerVariable[];
+  readonly readsGivenWeights = true;
 
   private constructor(
     suffix: tf.LayersModel,
@@ -59,12 +61,14 @@ export class OnnxSuffixRunner {
   /** one array per trainable variable, refilled at each call: fresh copies were megabytes a step to collect */
   private readonly fed: Float32Array[];
 
-  /** The trainable variables' current values, fed under their own names (valid until the next call). */
-  private weights(): Record<string, OrtTensor> {
+  /** The trainable weights fed under their variables' names: the given values, else the variables' (valid until the next call). */
+  private weights(given?: ReadonlyMap<string, Float32Array>): Record<string, OrtTensor> {
     return Object.fromEntries(
       this.trainableWeights.map((w, i) => {
-        this.fed[i]!.set(float32Values(w.read()));
-        return [(w.read() as tf.Variable).name, new this.ort.Tensor('float32', this.fed[i]!, w.shape as number[])];
+        const name = (w.read() as tf.Variable).name;
+        let values = given?.get(name);
+        if (!values) (values = this.fed[i]!).set(float32Values(w.read()));
+        return [name, new this.ort.Tensor('float32', values, w.shape as number[])];
       }),
     );
   }
@@ -84,8 +88,8 @@ export class OnnxSuffixRunner {
     return this.features(out[this.graph.output].data, x.shape[0]);
   }
 
-  async forward(x: tf.Tensor): Promise<OnnxSuffixPass> {
-    const feeds = this.weights();
+  async forward(x: tf.Tensor, weights?: ReadonlyMap<string, Float32Array>): Promise<OnnxSuffixPass> {
+    const feeds = this.weights(weights);
     const input = this.input(x);
     const saved = await this.forwardSession.run({ ...feeds, [this.graph.input]: input });
     const features = this.features(saved[this.graph.output].data, x.shape[0]);
@@ -99,7 +103,7 @@ export class OnnxSuffixRunner {
           [this.graph.dOutput]: new this.ort.Tensor('float32', dFeatures.dataSync() as Float32Array, dFeatures.shape),
         };
         const out = await this.backwardSession.run(Object.fromEntries(this.backwardSession.inputNames.map((name) => [name, known[name]])));
-        return Object.fromEntries(this.graph.params.map((p) => [p.name, p.grad ? tf.tensor(out[p.grad].data as Float32Array, p.dims) : tf.zeros(p.dims)]));
+        return Object.fromEntries(this.graph.params.map((p) => [p.name, p.grad ? (out[p.grad].data as Float32Array) : new Float32Array(p.dims.reduce((a, b) => a * b, 1))]));
       },
       dispose: () => features.dispose(),
     };

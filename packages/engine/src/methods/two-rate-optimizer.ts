@@ -31,7 +31,7 @@ export class TwoRateOptimizer {
     // its GPU build) TF.js's Adam keeps them where they are
     const fused = rule === 'adam' && tf.getBackend() !== 'tensorflow';
     this.headVars = headWeights.map((w) => w.read() as tf.Variable);
-    // the blocks' weights go to a runner that reads them from the fused Adam (ONNX Runtime) unwritten until publish()
+    // a runner that runs on the weights it is handed (ONNX Runtime) lets the fused Adam write the variables at publish() only
     const blocks = suffix.trainableWeights.map((w) => w.read() as tf.Variable);
     this.backbone = fused ? new FusedAdam(blocks, learningRate / 10, 0.9, 0.999, suffix.readsGivenWeights === true) : optimizer(learningRate / 10);
     this.head = fused ? new FusedAdam(this.headVars, learningRate) : optimizer(learningRate);
@@ -74,11 +74,14 @@ export class TwoRateOptimizer {
       try {
         if (this.suffix.trainableWeights.length) {
           const suffixGrads = await pass.backward(dFeatures as tf.Tensor2D);
-          const applied = this.backbone instanceof FusedAdam ? suffixGrads : this.asTensors(suffixGrads);
-          if (this.backbone instanceof FusedAdam) this.backbone.applyGradients(applied);
-          else this.backbone.applyGradients(applied as tf.NamedTensorMap);
+          if (this.backbone instanceof FusedAdam) this.backbone.applyGradients(suffixGrads);
+          else {
+            const tensors = this.asTensors(suffixGrads);
+            this.backbone.applyGradients(tensors);
+            tf.dispose(Object.values(tensors));
+          }
           // tensors only: tf.dispose would walk a Float32Array's every element
-          for (const g of [...Object.values(suffixGrads), ...Object.values(applied)]) if (g instanceof tf.Tensor) g.dispose();
+          for (const g of Object.values(suffixGrads)) if (g instanceof tf.Tensor) g.dispose();
         }
       } finally {
         dFeatures.dispose();

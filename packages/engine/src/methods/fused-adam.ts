@@ -9,6 +9,7 @@
 // epoch before validation, not ~7 MB of copies and wasm heap churn every step.
 import * as tf from '@tensorflow/tfjs';
 import { float32Values } from '@graft/onnx';
+import type { Gradients } from '../suffix/index.ts';
 
 // The kernel, as WebAssembly text:
 //   (func (export "adam") (param $w $g $m $v $bytes i32) (param $b1 $c1 $b2 $c2 $k1 $k2 $eps $nlr f32)
@@ -66,9 +67,6 @@ const kernelModule = new WebAssembly.Module(
     ...section(10, [1, ...leb(body.length), ...body]),
   ]),
 );
-
-/** A gradient per variable name: a tensor, or its values as ONNX Runtime returned them. */
-export type Gradients = Record<string, tf.Tensor | Float32Array>;
 
 interface Slot {
   at: number;

@@ -18,6 +18,8 @@ export class TwoRateOptimizer {
   private readonly backbone: FusedAdam | tf.Optimizer;
   private readonly head: FusedAdam | tf.Optimizer;
   private readonly headVars: tf.Variable[];
+  /** the blocks' shapes by variable name, for tf.train's optimisers (asTensors) */
+  private readonly blockShapes: Map<string, number[]>;
 
   constructor(
     private readonly suffix: SuffixRunner,
@@ -33,6 +35,7 @@ export class TwoRateOptimizer {
     this.headVars = headWeights.map((w) => w.read() as tf.Variable);
     // a runner that runs on the weights it is handed (ONNX Runtime) lets the fused Adam write the variables at publish() only
     const blocks = suffix.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.blockShapes = new Map(blocks.map((v) => [v.name, v.shape]));
     this.backbone = fused ? new FusedAdam(blocks, learningRate / 10, 0.9, 0.999, suffix.readsGivenWeights === true) : optimizer(learningRate / 10);
     this.head = fused ? new FusedAdam(this.headVars, learningRate) : optimizer(learningRate);
   }
@@ -94,8 +97,7 @@ export class TwoRateOptimizer {
 
   /** tf.train's optimisers take tensors: ONNX Runtime's arrays in the shapes of their variables */
   private asTensors(grads: Gradients): tf.NamedTensorMap {
-    const shapes = new Map(this.suffix.trainableWeights.map((w) => [(w.read() as tf.Variable).name, w.shape as number[]]));
-    return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g instanceof tf.Tensor ? g : tf.tensor(g, shapes.get(name))]));
+    return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g instanceof tf.Tensor ? g : tf.tensor(g, this.blockShapes.get(name))]));
   }
 
   dispose(): void {
